@@ -1,0 +1,8 @@
+"""neuronet: a deep learning framework on NumPy, checked digit by digit against PyTorch."""
+from neuronet.tensor import Function, Tensor, is_grad_enabled, no_grad, tensor  # noqa: I001 (first)
+from neuronet import ops
+from neuronet import ops as functional
+from neuronet.backend import floatx, set_floatx
+from neuronet.random import manual_seed
+
+__version__ = "0.1.0"

@@ -1,0 +1,374 @@
+"""Tensor and the tape: define-by-run automatic differentiation.
+
+Every differentiable op is a ``Function``: ``forward`` maps input arrays to an
+output array, ``backward`` maps the output's gradient ``gy`` to one gradient per
+input. ``Function.apply`` runs forward and, when a gradient is needed, links the
+result to its inputs. ``Tensor.backward`` walks that graph in an iterative
+topological order (no recursion, so graphs thousands of ops deep work) and
+accumulates gradients into the leaves' ``.grad`` with ``+=``, as PyTorch does.
+"""
+import contextlib
+
+from neuronet import backend
+from neuronet.backend import xp
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context (and decorator) in which ops record nothing on the tape."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class Function:
+    """One node of the tape.
+
+    Subclasses write ``forward(self, *arrays, **params) -> array`` and
+    ``backward(self, gy) -> gradient or tuple of gradients`` (one per input,
+    ``None`` where no gradient is needed). Arrays that backward needs are kept
+    with ``save_for_backward`` so the engine can free them afterwards.
+    ``self.needs_input_grad`` tells backward which gradients are wanted.
+    """
+
+    def save_for_backward(self, *arrays):
+        self.saved = arrays
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, gy):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays; record the node if a gradient is needed."""
+        fn = cls()
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        fn.saved = ()
+        output = fn.forward(*arrays, **params)
+        if _grad_enabled:
+            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            if any(needs):
+                fn.inputs = inputs
+                fn.needs_input_grad = needs
+                fn.released = False
+                return Tensor._from_op(output, fn)
+        return Tensor._from_op(output, None)
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Args:
+        data: array-like. Float data becomes ``floatx()`` (float32 unless
+            changed) unless ``dtype`` says otherwise; integers and booleans keep
+            their type.
+        dtype: optional NumPy dtype or name.
+        requires_grad: whether ``backward`` should fill ``.grad`` for this leaf.
+
+    Example:
+        >>> w = Tensor([1.0, 2.0], requires_grad=True)
+        >>> (w * w).sum().backward()
+        >>> w.grad
+        array([2., 4.], dtype=float32)
+    """
+
+    __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = backend.as_array(data, dtype)
+        self.grad = None
+        self._ctx = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data, ctx):
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out._ctx = ctx
+        out.requires_grad = ctx is not None
+        return out
+
+    def requires_grad_(self, flag=True):
+        if flag and not backend.is_float(self.data):
+            raise TypeError(f"only float tensors can require gradients, got dtype {self.data.dtype}")
+        self.requires_grad = flag
+        return self
+
+    # --- array facts -------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor._from_op(self.data, None)
+
+    def astype(self, dtype):
+        return elementwise.cast(self, dtype)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.dtype}{grad})"
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    # --- backward ------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
+
+        ``grad`` defaults to 1 for a one-element tensor; other shapes must pass
+        it. With ``retain_graph=False`` the saved arrays are freed, and a second
+        backward through the same graph raises, as in PyTorch.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() needs a tensor that requires grad: create the leaves with "
+                "requires_grad=True and do not compute under no_grad()")
+        grad = self._initial_grad(grad)
+        grads = {id(self): grad}
+        for node in _topological_order(self):
+            gy = grads.pop(id(node), None)
+            if gy is None:
+                continue
+            if node._ctx is None:
+                node._accumulate(gy)
+            else:
+                _propagate(node._ctx, gy, grads, retain_graph)
+
+    def _initial_grad(self, grad):
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on a tensor of shape {self.shape} needs a gradient of the same "
+                    "shape: call t.backward(grad), or reduce first, e.g. t.sum().backward()")
+            return xp.ones_like(self.data)
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"backward() got a gradient of shape {grad.shape} "
+                             f"for a tensor of shape {self.shape}")
+        return grad
+
+    def _accumulate(self, gy):
+        if self.grad is None:
+            self.grad = gy.astype(self.dtype, copy=True)
+        else:
+            self.grad += gy
+
+    # --- operators -----------------------------------------------------------
+    def __add__(self, other):
+        return elementwise.add(self, other)
+
+    def __radd__(self, other):
+        return elementwise.add(other, self)
+
+    def __sub__(self, other):
+        return elementwise.sub(self, other)
+
+    def __rsub__(self, other):
+        return elementwise.sub(other, self)
+
+    def __mul__(self, other):
+        return elementwise.mul(self, other)
+
+    def __rmul__(self, other):
+        return elementwise.mul(other, self)
+
+    def __truediv__(self, other):
+        return elementwise.div(self, other)
+
+    def __rtruediv__(self, other):
+        return elementwise.div(other, self)
+
+    def __pow__(self, exponent):
+        return elementwise.power(self, exponent)
+
+    def __rpow__(self, base):
+        return elementwise.power(base, self)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def __neg__(self):
+        return elementwise.neg(self)
+
+    def __getitem__(self, index):
+        return shape.getitem(self, index)
+
+    # Comparisons give boolean tensors and carry no gradient.
+    def __eq__(self, other):
+        return Tensor._from_op(self.data == _data(other), None)
+
+    def __ne__(self, other):
+        return Tensor._from_op(self.data != _data(other), None)
+
+    def __lt__(self, other):
+        return Tensor._from_op(self.data < _data(other), None)
+
+    def __le__(self, other):
+        return Tensor._from_op(self.data <= _data(other), None)
+
+    def __gt__(self, other):
+        return Tensor._from_op(self.data > _data(other), None)
+
+    def __ge__(self, other):
+        return Tensor._from_op(self.data >= _data(other), None)
+
+    __hash__ = object.__hash__
+
+    # --- methods -------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return reduce.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return reduce.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return reduce.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return reduce.min(self, axis, keepdims)
+
+    def exp(self):
+        return elementwise.exp(self)
+
+    def log(self):
+        return elementwise.log(self)
+
+    def sqrt(self):
+        return elementwise.sqrt(self)
+
+    def abs(self):
+        return elementwise.abs(self)
+
+    def clip(self, low=None, high=None):
+        return elementwise.clip(self, low, high)
+
+    def maximum(self, other):
+        return elementwise.maximum(self, other)
+
+    def reshape(self, *new_shape):
+        if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):
+            new_shape = tuple(new_shape[0])
+        return shape.reshape(self, new_shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return shape.transpose(self, axes or None)
+
+    @property
+    def T(self):
+        return shape.transpose(self, None)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return shape.flatten(self, start_dim, end_dim)
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """Create a Tensor (float data becomes float32 unless ``dtype`` is given)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _topological_order(root):
+    """Tensors that need a gradient, each after every tensor computed from it.
+
+    Iterative depth-first search: a node is emitted once all its inputs are, then
+    the list is reversed so the walk goes from the root down to the leaves.
+    """
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            for parent in node._ctx.inputs:
+                if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _propagate(fn, gy, grads, retain_graph):
+    """Run one node's backward and add its input gradients into ``grads``."""
+    if fn.released:
+        raise RuntimeError(
+            "backward() through a graph a second time: its saved arrays were freed by the "
+            "first call; pass retain_graph=True to the first backward() to keep them")
+    input_grads = fn.backward(gy)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if not retain_graph:
+        fn.saved = ()
+        fn.released = True
+    for parent, needed, g in zip(fn.inputs, fn.needs_input_grad, input_grads):
+        if not needed or g is None:
+            continue
+        if g.shape != parent.data.shape:
+            raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                               f"{g.shape} for an input of shape {parent.data.shape}")
+        key = id(parent)
+        if key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+
+
+# The ops import Tensor and Function from this module, so they come last.
+from neuronet.ops import elementwise, linalg, reduce, shape  # noqa: E402
