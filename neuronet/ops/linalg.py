@@ -20,10 +20,8 @@ class MatMul(Function):
         a, b = self.saved
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            gy = xp.expand_dims(gy, -2)
-        if b.ndim == 1:
-            gy = xp.expand_dims(gy, -1)
+        batch = xp.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        gy = gy.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = unbroadcast(gy @ _swap_last(b2), a2.shape).reshape(a.shape)
