@@ -1,0 +1,170 @@
+"""Activation functions, each one Function with its derivative written out.
+
+All of them are numerically stable: sigmoid and softplus never exponentiate a
+positive number, softmax and log-softmax subtract the maximum first, so inputs
+of magnitude 1e4 give exact 0/1 saturation and no overflow warnings.
+"""
+from neuronet.backend import xp
+from neuronet.ops._utils import as_tensor
+from neuronet.tensor import Function
+
+
+def stable_sigmoid(x):
+    """1 / (1 + e^-x) on an array, from e^-|x| only, so nothing overflows."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def stable_log_softmax(x, axis):
+    """(x - m) - ln sum e^(x - m) on an array, m the maximum along ``axis``."""
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def _checked_axis(op, axis, shape):
+    """``axis`` as a non-negative int, or a ValueError naming ``op`` and the shape."""
+    if not -len(shape) <= axis < len(shape):
+        raise ValueError(f"{op}: axis {axis} is out of range for an input of shape {shape}")
+    return axis % len(shape)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        y = stable_sigmoid(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        y = xp.tanh(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return gy * (1 - y * y)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * (self.saved[0] > 0)
+
+
+class LeakyReLU(Function):
+    def forward(self, x, negative_slope):
+        self.save_for_backward(x)
+        self.negative_slope = x.dtype.type(negative_slope)  # a NumPy float64 must not upcast
+        return xp.where(x > 0, x, x * self.negative_slope)
+
+    def backward(self, gy):
+        return xp.where(self.saved[0] > 0, gy, gy * self.negative_slope)
+
+
+class ELU(Function):
+    def forward(self, x, alpha):
+        self.alpha = x.dtype.type(alpha)
+        # expm1 of min(x, 0): the unused branch of where() must not overflow either.
+        y = xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, gy):
+        x, y = self.saved
+        return xp.where(x > 0, gy, gy * (y + self.alpha))
+
+
+class Softplus(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, gy):
+        return gy * stable_sigmoid(self.saved[0])
+
+
+class Softmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        y = e / xp.sum(e, axis=axis, keepdims=True)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return y * (gy - xp.sum(gy * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        y = stable_log_softmax(x, axis)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return gy - xp.exp(y) * xp.sum(gy, axis=self.axis, keepdims=True)
+
+
+def sigmoid(x):
+    """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
+
+    Computed from e^-|x| only, so |x| up to 1e4 saturates to exactly 0 or 1 silently.
+    """
+    return Sigmoid.apply(as_tensor(x))
+
+
+def tanh(x):
+    """y = tanh(x);  dy/dx = 1 - y^2."""
+    return Tanh.apply(as_tensor(x))
+
+
+def relu(x):
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """y = x if x > 0 else negative_slope * x;  dy/dx = 1 if x > 0 else negative_slope.
+
+    The default slope is PyTorch's 0.01 (Keras uses 0.2 in ``activations.leaky_relu``).
+    """
+    return LeakyReLU.apply(as_tensor(x), negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    """y = x if x > 0 else alpha (e^x - 1);  dy/dx = 1 if x > 0 else alpha e^x = y + alpha."""
+    return ELU.apply(as_tensor(x), alpha=alpha)
+
+
+def softplus(x):
+    """y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|);  dy/dx = sigmoid(x)."""
+    return Softplus.apply(as_tensor(x))
+
+
+def softmax(x, axis=-1):
+    """y_i = e^(x_i - m) / sum_j e^(x_j - m) with m = max_j x_j, along ``axis``.
+
+    dE/dx = y * (g - sum_j g_j y_j), where g = dE/dy.
+    """
+    x = as_tensor(x)
+    return Softmax.apply(x, axis=_checked_axis("softmax", axis, x.shape))
+
+
+def log_softmax(x, axis=-1):
+    """y_i = (x_i - m) - ln sum_j e^(x_j - m) with m = max_j x_j, along ``axis``.
+
+    dE/dx = g - softmax(x) * sum_j g_j, where g = dE/dy.
+    """
+    x = as_tensor(x)
+    return LogSoftmax.apply(x, axis=_checked_axis("log_softmax", axis, x.shape))

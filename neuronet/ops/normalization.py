@@ -1,0 +1,98 @@
+"""Batch normalisation over every axis but the last (channels-last)."""
+from neuronet.backend import xp
+from neuronet.ops._utils import as_tensor
+from neuronet.tensor import Function, Tensor
+
+
+class BatchNorm(Function):
+    """y = gamma * x_hat + beta, x_hat = (x - mean) / sqrt(var + epsilon), per channel.
+
+    In training the statistics are the batch's, so they depend on x; with M values
+    per channel, g = dE/dy, dbeta = sum g and dgamma = sum g x_hat, the compact form is
+    dx = gamma / (M sqrt(var + epsilon)) * (M g - dbeta - x_hat dgamma).
+    In inference they are constants and dx = gamma g / sqrt(var + epsilon).
+    """
+
+    def forward(self, x, gamma, beta, moving_mean, moving_variance, training, momentum,
+                epsilon):
+        self.training, self.axes = training, tuple(range(x.ndim - 1))
+        if training:
+            mean, variance = xp.mean(x, axis=self.axes), xp.var(x, axis=self.axes)
+            _update_moving(moving_mean, mean, momentum)
+            _update_moving(moving_variance, variance, momentum)
+        else:
+            mean = moving_mean.astype(x.dtype, copy=False)
+            variance = moving_variance.astype(x.dtype, copy=False)
+        inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
+        x_hat = (x - mean) * inv_std
+        self.save_for_backward(x_hat, inv_std, gamma)
+        y = x_hat if gamma is None else x_hat * gamma
+        return y if beta is None else y + beta
+
+    def backward(self, gy):
+        x_hat, inv_std, gamma = self.saved
+        gbeta = xp.sum(gy, axis=self.axes)
+        ggamma = xp.sum(gy * x_hat, axis=self.axes)
+        scale = inv_std if gamma is None else gamma * inv_std
+        if self.training:
+            count = gy.size // gy.shape[-1]
+            gx = scale / gy.dtype.type(count) * (count * gy - gbeta - x_hat * ggamma)
+        else:
+            gx = scale * gy
+        return gx, ggamma, gbeta
+
+
+def _update_moving(moving, batch_statistic, momentum):
+    """moving = moving * momentum + batch_statistic * (1 - momentum), in place."""
+    moving *= momentum
+    moving += batch_statistic * (1 - momentum)
+
+
+def _moving_array(op, name, value, channels):
+    """The array behind a moving statistic, checked to hold one value per channel."""
+    array = value.data if isinstance(value, Tensor) else value
+    if not isinstance(array, xp.ndarray) or array.shape != (channels,):
+        shape = getattr(array, "shape", type(array).__name__)
+        raise ValueError(f"{op}: {name} must be an array (or Tensor) of shape ({channels},) "
+                         f"updated in place, got {shape}")
+    return array
+
+
+def _check_parameter(op, name, value, channels):
+    if value is not None and value.shape != (channels,):
+        raise ValueError(f"{op}: {name} must have shape ({channels},), got {value.shape}")
+
+
+def batch_norm(x, gamma, beta, moving_mean, moving_variance, training, momentum=0.99,
+               epsilon=1e-3):
+    """Batch normalisation of channels-last ``x`` over every axis but the last.
+
+    y = gamma * (x - mean) / sqrt(var + epsilon) + beta, per channel (last axis).
+    Training: mean and var are the batch's (var biased, divided by M), and the moving
+    statistics are updated in place, as Keras 3 does:
+        moving_mean = moving_mean * momentum + mean * (1 - momentum)
+        moving_variance = moving_variance * momentum + var * (1 - momentum)
+    (PyTorch's ``momentum`` is 1 - this one, and it feeds running_var the unbiased
+    variance M / (M - 1) var.) Inference: mean and var are the moving statistics,
+    which stay unchanged; gradients still flow to x, gamma and beta.
+
+    Args:
+        x: Tensor (N, C), (N, H, W, C) or any (..., C).
+        gamma, beta: Tensors (C,), or None for scale 1 / offset 0.
+        moving_mean, moving_variance: NumPy arrays (C,) or Tensors whose ``.data`` is
+            updated in place in training.
+        training: bool, batch statistics (True) or moving statistics (False).
+    """
+    op = "batch_norm"
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expects inputs (N, ..., C) with at least 2 dimensions, "
+                         f"got shape {x.shape}")
+    channels = x.shape[-1]
+    _check_parameter(op, "gamma", gamma, channels)
+    _check_parameter(op, "beta", beta, channels)
+    return BatchNorm.apply(x, gamma, beta,
+                           moving_mean=_moving_array(op, "moving_mean", moving_mean, channels),
+                           moving_variance=_moving_array(op, "moving_variance",
+                                                         moving_variance, channels),
+                           training=bool(training), momentum=momentum, epsilon=epsilon)
