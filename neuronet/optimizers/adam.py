@@ -1,0 +1,85 @@
+"""Adam and AdamW: bias-corrected first and second moment estimates."""
+import math
+
+from neuronet.backend import xp
+from neuronet.optimizers.optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam: momentum on the gradient, scaled by a running RMS, bias-corrected.
+
+    Rule (``torch.optim.Adam``; Kingma & Ba 2015, "Adam: A Method for Stochastic
+    Optimization"; amsgrad: Reddi, Kale & Kumar 2018, "On the Convergence of
+    Adam and Beyond"), at step t of this parameter::
+
+        m = m + (1 - beta_1) * (g - m)       (= beta_1 * m + (1 - beta_1) * g)
+        v = beta_2 * v + (1 - beta_2) * g * g
+        v_hat = max(v_hat, v)                (amsgrad; then v_hat replaces v below)
+        d = sqrt(v) / sqrt(1 - beta_2**t) + eps
+        p = p - lr / (1 - beta_1**t) * m / d
+
+    Defaults are Keras'; PyTorch's eps is 1e-8 (Keras' 1e-7 carries a Keras
+    model's settings over unchanged). Keras scales eps by sqrt(1 - beta_2**t).
+    """
+
+    name = "adam"
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, weight_decay=0.0, clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, epsilon)
+        self.beta_1 = self._checked("beta_1 value", beta_1, 0.0, 1.0, open_high=True)
+        self.beta_2 = self._checked("beta_2 value", beta_2, 0.0, 1.0, open_high=True)
+        self.amsgrad = bool(amsgrad)
+
+    def create_slots(self, param):
+        slots = {"momentum": xp.zeros_like(param), "velocity": xp.zeros_like(param)}
+        if self.amsgrad:
+            slots["velocity_hat"] = xp.zeros_like(param)
+        return slots
+
+    def update(self, param, grad, state):
+        m, v, step = state["momentum"], state["velocity"], self._work(param)
+        xp.subtract(grad, m, out=step)
+        step *= 1.0 - self.beta_1
+        m += step
+        v *= self.beta_2
+        xp.multiply(grad, grad, out=step)
+        step *= 1.0 - self.beta_2
+        v += step
+        if self.amsgrad:
+            v = xp.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
+        t = state["step"]
+        xp.sqrt(v, out=step)
+        step /= math.sqrt(1.0 - self.beta_2 ** t)
+        step += self.epsilon
+        xp.divide(m, step, out=step)
+        step *= self.learning_rate / (1.0 - self.beta_1 ** t)
+        param -= step
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``p = p * (1 - lr * wd)`` before the Adam step.
+
+    Rule (``torch.optim.AdamW``; Loshchilov & Hutter 2019, "Decoupled Weight
+    Decay Regularization"): the decay shrinks the parameter directly instead of
+    entering the gradient, so Adam's scaling does not weaken it; the Adam step
+    is ``Adam``'s. Defaults are Keras'; PyTorch's weight_decay is 1e-2 and its
+    eps 1e-8 (Keras' values carry a Keras model's settings over unchanged).
+    """
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, clipnorm=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                         clipnorm)
+
+    def apply_weight_decay(self, param, grad):
+        """Decoupled: ``p = p * (1 - lr * wd)``; the gradient is left as it is."""
+        if self.weight_decay:
+            param *= 1.0 - self.learning_rate * self.weight_decay
+        return grad

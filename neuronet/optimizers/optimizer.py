@@ -1,0 +1,206 @@
+"""The optimizer base class: validation, per-parameter state, clipping and the loop."""
+import math
+import numbers
+
+from neuronet.backend import xp
+from neuronet.tensor import Tensor
+
+
+class Optimizer:
+    """Base class: validation, per-parameter state, gradient clipping and the loop.
+
+    Args:
+        learning_rate: step size ``lr`` (a plain float, settable between steps).
+        weight_decay: L2 coefficient ``wd``; the gradient becomes ``g + wd * p``
+            (coupled, as in ``torch.optim``; AdamW decouples it).
+        clipnorm: if set, each parameter's gradient is rescaled to at most this
+            L2 norm before anything else: ``g * clipnorm / max(||g||, clipnorm)``.
+        epsilon: small constant that keeps divisions finite.
+
+    Each step, for every parameter ``p`` with a gradient: clip, add weight decay,
+    then ``update(p, g, state)`` in place. Parameters without a gradient are
+    skipped and their step count does not advance (as in ``torch.optim``).
+    """
+
+    name = "optimizer"
+
+    def __init__(self, learning_rate, weight_decay=0.0, clipnorm=None, epsilon=1e-7):
+        self.learning_rate = learning_rate
+        self.weight_decay = self._checked("weight_decay value", weight_decay, 0.0)
+        self.clipnorm = None if clipnorm is None else self._checked(
+            "clipnorm value", clipnorm, 0.0, open_low=True)
+        self.epsilon = self._checked("epsilon value", epsilon, 0.0)
+        self.iterations = 0
+        self._params, self._states, self._index = [], [], {}
+        self._pending_slots = None
+        self._work_buffers = {}
+
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        # Stored as a Python float so that float32 updates never upcast.
+        self._learning_rate = self._checked("learning rate", value, 0.0)
+
+    def _checked(self, what, value, low, high=math.inf, open_low=False, open_high=False):
+        """``float(value)`` if it is a number within the bounds, else a ValueError."""
+        is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        above = is_number and (value > low if open_low else value >= low)
+        below = is_number and (value < high if open_high else value <= high)
+        if not (above and below):
+            opening = "(" if open_low else "["
+            closing = ")" if open_high or high == math.inf else "]"
+            bounds = f"{opening}{low:g}, {high:g}{closing}"
+            raise ValueError(f"{type(self).__name__}: Invalid {what}: {value!r} "
+                             f"(expected a number in {bounds})")
+        return float(value)
+
+    # --- state -------------------------------------------------------------
+    def create_slots(self, param):
+        """The named state arrays of one parameter array (none for plain SGD)."""
+        return {}
+
+    def build(self, params):
+        """Register the parameters not seen before, in order, and create their state."""
+        unseen = {}
+        for param in _as_param_list(params, type(self).__name__):
+            if id(param) not in self._index:
+                unseen.setdefault(id(param), param)
+        new = list(unseen.values())
+        if self._pending_slots is not None and new:
+            states = self._restored_states([p.data for p in new], self._pending_slots)
+            self._pending_slots = None
+        else:
+            states = [self._fresh_state(p.data) for p in new]
+        for param, state in zip(new, states):
+            self._index[id(param)] = len(self._params)
+            self._params.append(param)
+            self._states.append(state)
+
+    def _fresh_state(self, param):
+        return {"step": 0, **self.create_slots(param)}
+
+    def state_dict(self):
+        """``{"iterations": int, "slots": [{slot_name: array, "step": 0-d int64}, ...]}``.
+
+        One dict per registered parameter, in registration order; arrays are
+        copies, so the dict can be saved (safetensors + JSON) while training goes on.
+        """
+        slots = []
+        for state in self._states:
+            arrays = {name: value.copy() for name, value in state.items() if name != "step"}
+            arrays["step"] = xp.asarray(state["step"], dtype=xp.int64)
+            slots.append(arrays)
+        return {"iterations": self.iterations, "slots": slots}
+
+    def load_state_dict(self, state_dict):
+        """Restore ``state_dict()``; before any step, the slots wait for the next build."""
+        slots = list(state_dict["slots"])
+        if self._params:
+            self._states = self._restored_states([p.data for p in self._params], slots)
+        else:
+            self._pending_slots = slots
+        self.iterations = int(state_dict["iterations"])
+
+    def _restored_states(self, params, saved_slots):
+        name = type(self).__name__
+        if len(saved_slots) != len(params):
+            raise ValueError(f"{name}: the state holds slots for {len(saved_slots)} "
+                             f"parameters, expected {len(params)}")
+        return [self._restored_state(param, saved, i)
+                for i, (param, saved) in enumerate(zip(params, saved_slots))]
+
+    def _restored_state(self, param, saved, index):
+        name = type(self).__name__
+        expected = self._fresh_state(param)
+        if set(saved) != set(expected):
+            raise ValueError(f"{name}: parameter {index} expects slots {sorted(expected)}, "
+                             f"got {sorted(saved)}")
+        state = {"step": int(saved["step"])}
+        for slot in expected:
+            if slot == "step":
+                continue
+            array = xp.asarray(saved[slot])
+            if array.shape != param.shape:
+                raise ValueError(f"{name}: slot '{slot}' of parameter {index} expects shape "
+                                 f"{param.shape}, got {array.shape}")
+            state[slot] = array.astype(param.dtype, copy=True)
+        return state
+
+    # --- the loop ----------------------------------------------------------
+    def step(self, params):
+        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped)."""
+        params = _as_param_list(params, type(self).__name__)
+        self.build(params)
+        for param in params:
+            if param.grad is None:
+                continue
+            if param.grad.shape != param.shape:
+                raise ValueError(f"{type(self).__name__}: a parameter of shape {param.shape} "
+                                 f"has a gradient of shape {param.grad.shape}")
+            state = self._states[self._index[id(param)]]
+            state["step"] += 1
+            grad = self.clip_gradient(param.data, param.grad)
+            grad = self.apply_weight_decay(param.data, grad)
+            self.update(param.data, grad, state)
+        self.iterations += 1
+
+    def zero_grad(self, params):
+        """Set every parameter's ``.grad`` to None."""
+        for param in _as_param_list(params, type(self).__name__):
+            param.grad = None
+
+    def clip_gradient(self, param, grad):
+        """``g * clipnorm / ||g||`` when ``||g|| > clipnorm`` (Keras' clipnorm), else ``g``."""
+        if self.clipnorm is None:
+            return grad
+        norm = math.sqrt(float(xp.vdot(grad, grad)))
+        if norm <= self.clipnorm:
+            return grad
+        return xp.multiply(grad, self.clipnorm / norm, out=self._work(param, "clipped"))
+
+    def apply_weight_decay(self, param, grad):
+        """Coupled L2: ``g + wd * p`` (a new buffer: ``param.grad`` is left alone)."""
+        if not self.weight_decay:
+            return grad
+        decayed = xp.multiply(param, self.weight_decay, out=self._work(param, "decayed"))
+        decayed += grad
+        return decayed
+
+    def update(self, param, grad, state):
+        """Change ``param`` (an array) in place from ``grad`` and ``state``."""
+        raise NotImplementedError
+
+    def _work(self, param, purpose=0):
+        """A reusable scratch array shaped like ``param`` (not part of the state)."""
+        key = (param.shape, param.dtype, purpose)
+        if key not in self._work_buffers:
+            self._work_buffers[key] = xp.empty_like(param)
+        return self._work_buffers[key]
+
+    # --- config ------------------------------------------------------------
+    def get_config(self):
+        """The hyperparameters as a JSON-able dict, with the registry ``name``."""
+        return {"name": self.name, "learning_rate": self.learning_rate,
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
+
+    @classmethod
+    def from_config(cls, config):
+        """``Adam.from_config(adam.get_config())`` makes an equal optimizer.
+
+        To let the config's ``name`` pick the class, use ``optimizers.deserialize``.
+        """
+        config = dict(config)
+        config.pop("name", None)
+        return cls(**config)
+
+
+def _as_param_list(params, owner):
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for position, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(f"{owner} expects a list of neuronet Tensors, got "
+                            f"{type(param).__name__} at position {position}")
+    return params
