@@ -5,4 +5,8 @@ from neuronet import ops as functional
 from neuronet.backend import floatx, set_floatx
 from neuronet.random import manual_seed
 
+from neuronet import (activations, callbacks, datasets, initializers, io, kernels, layers, losses,
+                      metrics, models, optimizers)
+from neuronet.models import Model, Sequential
+
 __version__ = "0.1.0"

@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 import neuronet as nn
-import neuronet.optimizers  # noqa: F401 (nn.optimizers)
 from neuronet import ops
 
 I1, I2, T1, T2, B1, B2, LR = 0.05, 0.10, 0.01, 0.99, 0.35, 0.60, 0.5

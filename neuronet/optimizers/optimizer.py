@@ -118,7 +118,7 @@ class Optimizer:
         if set(saved) != set(expected):
             raise ValueError(f"{name}: parameter {index} expects slots {sorted(expected)}, "
                              f"got {sorted(saved)}")
-        state = {"step": int(saved["step"])}
+        state = {"step": int(xp.asarray(saved["step"]).item())}  # safetensors stores 0-d as (1,)
         for slot in expected:
             if slot == "step":
                 continue

@@ -1,0 +1,182 @@
+"""``Model``: a layer made of layers, that can also train itself (``compile``/``fit``).
+
+Subclass it, create the layers as attributes in ``__init__`` and compute in
+``call(x, training=False)``; the model finds its layers (and nested models)
+through its attributes, in the order they were set, for ``layers``,
+``weights``, ``summary`` and the optimizer.
+
+Example:
+    >>> class TwoLayers(Model):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = layers.Dense(16, activation="relu")
+    ...         self.out = layers.Dense(3)
+    ...     def call(self, x, training=False):
+    ...         return self.out(self.hidden(x))
+    >>> model = TwoLayers()
+    >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+    ...               metrics=["accuracy"])
+    >>> history = model.fit(x, y, epochs=5)
+"""
+from neuronet import backend, io
+from neuronet.layers import Layer
+from neuronet.models.summary import summarize
+from neuronet.models.training import Trainer
+from neuronet.tensor import no_grad
+
+
+def _unique(items):
+    """``items`` without repeats (by identity), first occurrence kept."""
+    seen, result = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            result.append(item)
+    return result
+
+
+class Model(Trainer, Layer):
+    """A layer of layers with Keras' training API (see ``Trainer``).
+
+    Args:
+        name: 'model', 'model_1', ... by default (the snake-cased class name).
+        dtype, trainable: as for any Layer.
+
+    The functional API ``Model(inputs, outputs)`` is not supported: subclass
+    Model or use Sequential.
+    """
+
+    def __init__(self, name=None, dtype=None, trainable=True):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Model(name=...) expects a string, got {type(name).__name__}: "
+                            "the functional API Model(inputs, outputs) is not supported; "
+                            "subclass Model or use Sequential")
+        Layer.__init__(self, name=name, dtype=dtype, trainable=trainable)
+        Trainer.__init__(self)
+
+    def call(self, x, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must define call(x, training=False)")
+
+    # --- layers --------------------------------------------------------------
+    @property
+    def layers(self):
+        """The layers held in attributes (directly or in lists/tuples), in attribute order."""
+        found = []
+        for value in vars(self).values():
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(item for item in value if isinstance(item, Layer))
+        return _unique(found)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by position in ``layers``."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"{self.describe()} has no layer named {name!r}; its layers: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    # --- building ------------------------------------------------------------
+    def build(self, input_shape):
+        """Build every layer by running one all-zeros example through ``call``."""
+        input_shape = tuple(input_shape)
+        if any(n is None for n in input_shape[1:]):
+            raise ValueError(f"{self.describe()}.build needs every size but the batch, got "
+                             f"{input_shape}: call the model on data instead")
+        with no_grad():
+            self.call(self._zeros(input_shape), training=False)
+        Layer.build(self, input_shape)
+
+    def _zeros(self, input_shape):
+        return backend.xp.zeros((1,) + tuple(input_shape[1:]), dtype=self.dtype)
+
+    def compute_output_shape(self, input_shape):
+        with no_grad():
+            output = self.call(self._zeros(input_shape), training=False)
+        return (None,) + output.shape[1:]
+
+    # --- weights -------------------------------------------------------------
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freezing a model freezes every layer in it (Keras)."""
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        """Every weight, layer by layer (each layer's trainable ones first), no repeats."""
+        own = Layer.weights.fget(self)
+        return _unique([w for layer in self.layers for w in layer.weights] + own)
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        own = Layer.trainable_weights.fget(self)
+        return _unique([w for layer in self.layers for w in layer.trainable_weights] + own)
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    def parameters(self):
+        """The trainable weight Tensors (PyTorch's name for ``trainable_weights``)."""
+        return self.trainable_weights
+
+    def zero_grad(self):
+        """Forget every weight's gradient (``.grad = None``)."""
+        for weight in self.weights:
+            weight.grad = None
+
+    def get_weights(self):
+        """Copies of all weight arrays, in ``weights`` order."""
+        return [weight.data.copy() for weight in self.weights]
+
+    def set_weights(self, arrays):
+        """Overwrite all weights in place, in ``weights`` order (what ``get_weights`` gave)."""
+        self._require_built("weights to set")
+        weights = self.weights
+        arrays = [backend.xp.asarray(a) for a in arrays]
+        if len(arrays) != len(weights):
+            raise ValueError(f"{self.describe()} expects {len(weights)} weight arrays, "
+                             f"got {len(arrays)}")
+        for position, (weight, array) in enumerate(zip(weights, arrays)):
+            if array.shape != weight.shape:
+                raise ValueError(f"{self.describe()}: weight {position} expects shape "
+                                 f"{weight.shape}, got {array.shape}")
+        for weight, array in zip(weights, arrays):
+            weight.data[...] = array
+
+    def count_params(self):
+        """Number of scalars in all weights, trainable or not (Keras' total)."""
+        self._require_built("parameters to count")
+        return sum(weight.size for weight in self.weights)
+
+    # --- checkpoints -------------------------------------------------------------
+    def save(self, path, include_optimizer=True, extra=None):
+        """Write architecture, weights, optimizer state, epoch and random state to one
+        safetensors file, atomically (see ``neuronet.io``); ``extra``: JSON-able notes."""
+        io.save_model(self, path, include_optimizer=include_optimizer, extra=extra)
+
+    def save_weights(self, path):
+        """Write only the weights to a safetensors file, atomically."""
+        io.save_weights(self, path)
+
+    def load_weights(self, path):
+        """Copy the weights of a ``save``/``save_weights`` file into this built model."""
+        io.load_weights(self, path)
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers (name (type), output shape, parameters) and the
+        total, trainable and non-trainable parameter counts, as Keras does."""
+        self._require_built("summary (build it or call it on data first)")
+        summarize(self, print_fn)
