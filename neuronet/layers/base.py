@@ -1,0 +1,265 @@
+"""``Layer``: config in ``__init__``, weights in ``build``, math in ``call``; and the
+registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
+import re
+
+from neuronet import backend, initializers, ops
+from neuronet.tensor import Tensor
+
+_name_counts = {}
+
+
+def _snake_case(class_name):
+    """'MaxPooling2D' -> 'max_pooling2d', 'ReLU' -> 're_lu' (Keras' layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(prefix):
+    """'dense', then 'dense_1', 'dense_2', ... (one counter per prefix, as Keras)."""
+    count = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+class InputSpec:
+    """What a layer accepts: an exact rank (``ndim``) or a minimum one (``min_ndim``),
+    and sizes of some axes (``axes = {axis: size}``). ``layout`` names the axes in
+    messages, e.g. '(batch, height, width, channels)'."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None, layout=""):
+        self.ndim, self.min_ndim, self.layout = ndim, min_ndim, layout
+        self.axes = {a: n for a, n in (axes or {}).items() if n is not None}
+
+    def check(self, layer, shape):
+        """Raise ValueError naming the layer, the expected and the actual shape."""
+        layout = f" {self.layout}" if self.layout else ""
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(f"{layer.describe()} expects {self.ndim}-D input{layout}, "
+                             f"got shape {shape}")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(f"{layer.describe()} expects input of at least {self.min_ndim} "
+                             f"dimensions{layout}, got shape {shape}")
+        for axis, size in self.axes.items():
+            if len(shape) <= axis or len(shape) < -axis or shape[axis] != size:
+                where = "last dimension" if axis == -1 else f"dimension {axis} of size"
+                raise ValueError(f"{layer.describe()} expects inputs with {where} {size}, "
+                                 f"got shape {shape}")
+
+
+def _batchless(shape):
+    """The shape with the batch size replaced by None, as a tuple."""
+    shape = tuple(shape)
+    return (None,) + shape[1:] if shape else shape
+
+
+class Layer:
+    """A layer: ``__init__`` stores the config, ``build(input_shape)`` makes the
+    weights with ``add_weight``, ``call(x, training=False)`` computes.
+
+    A subclass's ``build`` ends with ``super().build(input_shape)``, which records
+    the input shape and sets ``built``. Calling the layer converts the input to a
+    Tensor of the layer's dtype, builds on the first call (the batch size becomes
+    None), checks the input against ``input_spec()`` and runs ``call``.
+
+    Args:
+        name: unique by default: 'dense', 'dense_1', ... (Keras' scheme).
+        dtype: the weights' and computation's dtype; ``floatx()`` at construction if None.
+        trainable: False freezes the layer: its weights need no gradient.
+        input_shape: the shape of one example (no batch), optional: the layer
+            then checks and builds for it.
+
+    Example:
+        >>> @layers.register
+        ... class Scale(layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.factor = self.add_weight("factor", (input_shape[-1],), "ones")
+        ...         super().build(input_shape)
+        ...     def call(self, x, training=False):
+        ...         return x * self.factor
+    """
+
+    def __init__(self, name=None, dtype=None, trainable=True, input_shape=None):
+        self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
+        self.dtype = backend.resolve_dtype(dtype).name
+        self._trainable = bool(trainable)
+        self._declared_input_shape = tuple(input_shape) if input_shape is not None else None
+        self.input_shape = None if input_shape is None else (None,) + tuple(input_shape)
+        self.built = False
+        self._weight_records = []  # (name, tensor, trainable) in creation order
+
+    def describe(self):
+        """"Dense 'dense_1'": how messages name the layer."""
+        return f"{type(self).__name__} '{self.name}'"
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+    # --- building ------------------------------------------------------------
+    def build(self, input_shape):
+        """Make the weights for ``input_shape`` (batch None). Subclasses end with
+        ``super().build(input_shape)``."""
+        self.input_shape = _batchless(input_shape)
+        self.built = True
+
+    def add_weight(self, name, shape, initializer, trainable=True):
+        """A new weight Tensor in the layer's dtype, drawn by ``initializer`` (a name,
+        config dict, Initializer or callable); it needs a gradient when both it and
+        the layer are trainable."""
+        shape = tuple(int(n) for n in shape)
+        value = backend.xp.asarray(initializers.get(initializer)(shape, self.dtype))
+        if value.shape != shape:
+            raise ValueError(f"{self.describe()}: initializer {initializer!r} gave weight "
+                             f"'{name}' the shape {value.shape}, expected {shape}")
+        weight = Tensor(value, dtype=self.dtype, requires_grad=trainable and self._trainable)
+        self._weight_records.append((name, weight, trainable))
+        return weight
+
+    # --- calling -------------------------------------------------------------
+    def input_spec(self):
+        """What inputs must look like. By default: the rank and every fixed size
+        (batch excepted) of the shape the layer was built for."""
+        if self.input_shape is None:
+            return InputSpec()
+        fixed = {axis: n for axis, n in enumerate(self.input_shape) if axis > 0}
+        return InputSpec(ndim=len(self.input_shape), axes=fixed)
+
+    def __call__(self, x, training=False):
+        x = self._to_input_tensor(x)
+        self.input_spec().check(self, x.shape)
+        if not self.built:
+            self.build(self.input_shape or _batchless(x.shape))
+            if not self.built:
+                raise TypeError(f"{type(self).__name__}.build must end with "
+                                "super().build(input_shape)")
+        return self.call(x, training=training)
+
+    def _to_input_tensor(self, x):
+        if isinstance(x, Tensor):
+            return x if x.dtype == self.dtype else ops.cast(x, self.dtype)
+        return Tensor(x, dtype=self.dtype)
+
+    def call(self, x, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must define call(x, training=False)")
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (batch None). Identity here: layers
+        that change the shape override it."""
+        return tuple(input_shape)
+
+    @property
+    def output_shape(self):
+        self._require_built("output_shape")
+        return self.compute_output_shape(self.input_shape)
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(f"{self.describe()} has not been built, so it has no {what} yet: "
+                             "call it on an input or call build(input_shape) first")
+
+    # --- weights ---------------------------------------------------------------
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for _, weight, trainable in self._weight_records:
+            weight.requires_grad_(trainable and self._trainable)
+
+    def _ordered_records(self):
+        """Trainable weights then non-trainable ones, each in creation order (Keras)."""
+        trainable = [r for r in self._weight_records if r[2] and self._trainable]
+        frozen = [r for r in self._weight_records if not (r[2] and self._trainable)]
+        return trainable + frozen
+
+    @property
+    def weights(self):
+        return [weight for _, weight, _ in self._ordered_records()]
+
+    @property
+    def trainable_weights(self):
+        return [w for _, w, trainable in self._weight_records if trainable and self._trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for _, w, trainable in self._weight_records
+                if not (trainable and self._trainable)]
+
+    @property
+    def weight_names(self):
+        """Names of ``weights``, in the same order: 'kernel', 'bias', ..."""
+        return [name for name, _, _ in self._ordered_records()]
+
+    def get_weights(self):
+        """Copies of the weight arrays, in ``weights`` order (Dense: kernel, bias)."""
+        return [weight.data.copy() for weight in self.weights]
+
+    def set_weights(self, arrays):
+        """Overwrite the weights in place (optimizers keep their references)."""
+        self._require_built("weights to set")
+        records = self._ordered_records()
+        if len(arrays) != len(records):
+            names = ", ".join(name for name, _, _ in records)
+            raise ValueError(f"{self.describe()} expects {len(records)} weight arrays "
+                             f"({names}), got {len(arrays)}")
+        for (name, weight, _), array in zip(records, arrays):
+            array = backend.xp.asarray(array)
+            if array.shape != weight.shape:
+                raise ValueError(f"{self.describe()}: weight '{name}' expects shape "
+                                 f"{weight.shape}, got {array.shape}")
+        for (_, weight, _), array in zip(records, arrays):
+            weight.data[...] = array
+
+    def count_params(self):
+        """Number of scalars in all weights, trainable or not (Keras' count)."""
+        self._require_built("parameters to count")
+        return sum(weight.size for weight in self.weights)
+
+    # --- config ------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments, JSON-able: ``type(layer).from_config(config)``
+        makes an equal (unbuilt) layer."""
+        config = {"name": self.name, "dtype": self.dtype, "trainable": self._trainable}
+        if self._declared_input_shape is not None:
+            config["input_shape"] = list(self._declared_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+_REGISTRY = {}
+
+
+def register(cls, name=None):
+    """Make a Layer subclass known to ``get`` and ``deserialize`` under ``name``
+    (its class name by default). Usable as a decorator: ``@layers.register``."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"register expects a Layer subclass, got {cls!r}")
+    name = name or cls.__name__
+    if _REGISTRY.get(name, cls) is not cls:
+        raise ValueError(f"a different layer class is already registered as {name!r}: "
+                         f"{_REGISTRY[name]!r}")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def get(class_name):
+    """The registered layer class called ``class_name``."""
+    if class_name not in _REGISTRY:
+        raise ValueError(f"unknown layer class {class_name!r}; known: "
+                         f"{', '.join(sorted(_REGISTRY))} (register your own with "
+                         "neuronet.layers.register)")
+    return _REGISTRY[class_name]
+
+
+def serialize(layer):
+    """``{"class_name": ..., "config": ...}`` for a layer (JSON-able)."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(description):
+    """A new layer from ``serialize``'s dict; only registered classes, never an import path."""
+    return get(description["class_name"]).from_config(dict(description["config"]))

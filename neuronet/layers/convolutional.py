@@ -1,0 +1,100 @@
+"""Conv2D: a bank of learned filters slid over channels-last images."""
+from neuronet import activations, initializers, ops
+from neuronet.backend import xp
+from neuronet.layers.base import InputSpec, Layer, register
+from neuronet.ops.conv import output_size, pair
+
+PADDINGS = ("valid", "same")
+
+
+def check_padding(layer, padding):
+    """'valid' or 'same' (any case), lower-cased; ValueError naming the layer otherwise."""
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(f"{layer.describe()} expects padding 'valid' or 'same', got {padding!r}")
+    return padding.lower()
+
+
+def window_output_size(size, window, stride, padding, dilation=1):
+    """Outputs along one axis: ceil(size / stride) for 'same',
+    (size - (window - 1) * dilation - 1) // stride + 1 for 'valid'; None stays None."""
+    if size is None:
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    return output_size(size, (0, 0), window, stride, dilation)
+
+
+@register
+class Conv2D(Layer):
+    """2-D convolution (a cross-correlation, as in every framework):
+    y = activation(conv2d(x, kernel) + bias).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (kh, kw).
+        strides: int or (sh, sw).
+        padding: 'valid' (no padding) or 'same' (output ceil(H / sh) x ceil(W / sw)).
+        dilation_rate: int or (dh, dw): spacing between kernel taps.
+        activation, use_bias, kernel_initializer, bias_initializer: as in Dense; the
+            kernel initializer may also be a classic filter ('sharpen', 'sobel_x', ...).
+
+    Shape:
+        (batch, H, W, in) -> (batch, Ho, Wo, filters); kernel (kh, kw, in, filters),
+        bias (filters,). 'valid': Ho = (H - (kh - 1) * dh - 1) // sh + 1.
+
+    Example:
+        >>> Conv2D(32, 3, padding="same", activation="relu")(np.zeros((8, 28, 28, 1))).shape
+        (8, 28, 28, 32)
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(filters, (int, xp.integer)) or filters < 1:
+            raise ValueError(f"{self.describe()} expects a positive int of filters, "
+                             f"got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = pair(kernel_size, "kernel_size", self.describe())
+        self.strides = pair(strides, "strides", self.describe())
+        self.padding = check_padding(self, padding)
+        self.dilation_rate = pair(dilation_rate, "dilation_rate", self.describe())
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def input_spec(self):
+        channels = self.input_shape[-1] if self.input_shape else None
+        return InputSpec(ndim=4, axes={-1: channels}, layout="(batch, height, width, channels)")
+
+    def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.describe()} needs a known number of input channels, "
+                             f"got input shape {tuple(input_shape)}")
+        shape = self.kernel_size + (input_shape[-1], self.filters)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+        super().build(input_shape)
+
+    def call(self, x, training=False):
+        y = ops.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
+                       dilation=self.dilation_rate)
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        spatial = tuple(window_output_size(n, k, s, self.padding, d) for n, k, s, d in
+                        zip(input_shape[1:3], self.kernel_size, self.strides,
+                            self.dilation_rate))
+        return (input_shape[0],) + spatial + (self.filters,)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "dilation_rate": list(self.dilation_rate),
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}

@@ -1,0 +1,170 @@
+"""Core layers: InputLayer (Input), Dense, Flatten, Reshape."""
+import math
+
+from neuronet import activations, initializers, ops
+from neuronet.backend import xp
+from neuronet.layers.base import InputSpec, Layer, register
+
+
+def _check_shape(what, shape):
+    """A tuple of positive ints (or None for unknown sizes); ValueError otherwise."""
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if shape is None or not all(n is None or (isinstance(n, (int, xp.integer)) and n > 0)
+                                for n in shape):
+        raise ValueError(f"{what} expects a shape as a tuple of positive ints (one example, "
+                         f"no batch), got {shape!r}")
+    return tuple(None if n is None else int(n) for n in shape)
+
+
+@register
+class InputLayer(Layer):
+    """The model's entry: records the shape of one example and passes inputs on
+    unchanged (converted to its dtype), after checking them.
+
+    Shape:
+        (batch, *shape) -> (batch, *shape)
+    """
+
+    def __init__(self, shape, dtype=None, name=None):
+        shape = _check_shape("InputLayer", shape)
+        super().__init__(name=name, dtype=dtype, input_shape=shape)
+        self.shape = shape
+        self.build(self.input_shape)
+
+    def call(self, x, training=False):
+        return x
+
+    def get_config(self):
+        return {"shape": list(self.shape), "dtype": self.dtype, "name": self.name}
+
+
+def Input(shape, dtype=None, name=None):  # noqa: N802 - Keras' name
+    """An ``InputLayer`` for examples of ``shape`` (no batch): the first element of a
+    Sequential, e.g. ``Sequential([Input((28, 28, 1)), Conv2D(8, 3), ...])``."""
+    return InputLayer(shape, dtype=dtype, name=name)
+
+
+@register
+class Dense(Layer):
+    """Fully connected layer: y = activation(x @ kernel + bias).
+
+    Args:
+        units: number of outputs.
+        activation: name, callable or None (linear).
+        use_bias: whether to add ``bias``.
+        kernel_initializer, bias_initializer: names, configs or Initializers.
+
+    Shape:
+        (batch, ..., in) -> (batch, ..., units); kernel (in, units), bias (units,).
+
+    Example:
+        >>> Dense(10, activation="softmax")(np.zeros((32, 784))).shape
+        (32, 10)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, xp.integer)) or units < 1:
+            raise ValueError(f"{self.describe()} expects a positive int of units, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def input_spec(self):
+        features = self.input_shape[-1] if self.input_shape else None
+        return InputSpec(min_ndim=2, axes={-1: features}, layout="(batch, ..., features)")
+
+    def build(self, input_shape):
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.describe()} needs a known last input dimension, "
+                             f"got input shape {tuple(input_shape)}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
+                                      self.kernel_initializer)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+        super().build(input_shape)
+
+    def call(self, x, training=False):
+        if x.ndim == 2:
+            y = ops.matmul(x, self.kernel)
+        else:
+            # One 2-D product instead of a batched one: its kernel gradient needs no
+            # (batch, in, units) temporary.
+            flat = ops.reshape(x, (-1, x.shape[-1]))
+            y = ops.reshape(ops.matmul(flat, self.kernel), x.shape[:-1] + (self.units,))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+@register
+class Flatten(Layer):
+    """Flattens every axis but the batch: (batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+
+    def input_spec(self):
+        return InputSpec(min_ndim=1)
+
+    def call(self, x, training=False):
+        return ops.reshape(x, (x.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        features = input_shape[1:]
+        size = None if None in features else math.prod(features)
+        return (input_shape[0], size)
+
+
+@register
+class Reshape(Layer):
+    """Reshapes every example to ``target_shape`` (one entry may be -1):
+    (batch, ...) -> (batch, *target_shape)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target = tuple(target_shape)
+        valid = all(isinstance(n, (int, xp.integer)) and (n > 0 or n == -1) for n in target)
+        if not valid or target.count(-1) > 1:
+            raise ValueError(f"{self.describe()} expects a target shape of positive ints with "
+                             f"at most one -1, got {target_shape!r}")
+        self.target_shape = tuple(int(n) for n in target)
+
+    def input_spec(self):
+        return InputSpec(min_ndim=1)
+
+    def _resolved_target(self, input_shape):
+        """target_shape with -1 worked out; ValueError when the sizes cannot match."""
+        size = math.prod(input_shape[1:])
+        known = math.prod(n for n in self.target_shape if n != -1)
+        fits = size % known == 0 if -1 in self.target_shape else size == known
+        if not fits:
+            raise ValueError(f"{self.describe()} cannot reshape inputs of shape "
+                             f"{tuple(input_shape)} ({size} values per example) to target "
+                             f"shape {self.target_shape}")
+        return tuple(size // known if n == -1 else n for n in self.target_shape)
+
+    def call(self, x, training=False):
+        return ops.reshape(x, (x.shape[0],) + self._resolved_target(x.shape))
+
+    def compute_output_shape(self, input_shape):
+        if None in input_shape[1:]:
+            return (input_shape[0],) + tuple(None if n == -1 else n for n in self.target_shape)
+        return (input_shape[0],) + self._resolved_target(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

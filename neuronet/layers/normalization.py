@@ -1,0 +1,85 @@
+"""BatchNormalization: per-channel standardisation with learned scale and offset."""
+from neuronet import initializers, ops
+from neuronet.layers.base import InputSpec, Layer, register
+
+
+@register
+class BatchNormalization(Layer):
+    """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, per feature along ``axis``.
+
+    Training (``training=True``): mean and var are the batch's (biased variance), and
+    the moving statistics, non-trainable weights, are updated in place:
+        moving_mean = momentum * moving_mean + (1 - momentum) * mean   (same for variance)
+    Inference: mean and var are the moving statistics. As in Keras 3, a frozen layer
+    (``trainable=False``) always runs in inference mode. PyTorch's BatchNorm momentum
+    is 1 - ``momentum``.
+
+    Args:
+        axis: the feature axis (channels-last: -1).
+        momentum, epsilon: as in the formulas above.
+        center, scale: whether to learn ``beta`` / ``gamma`` (else 0 / 1).
+
+    Shape:
+        (batch, ..., C) -> same; gamma, beta, moving_mean, moving_variance (C,).
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, int):
+            raise ValueError(f"{self.describe()} expects an int axis, got {axis!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"{self.describe()} expects momentum in [0, 1], got {momentum!r}")
+        if not epsilon > 0:
+            raise ValueError(f"{self.describe()} expects a positive epsilon, got {epsilon!r}")
+        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+
+    def input_spec(self):
+        features = self.input_shape[self.axis] if self.input_shape else None
+        return InputSpec(min_ndim=max(2, self.axis + 1, -self.axis), axes={self.axis: features},
+                         layout="(batch, ..., features)")
+
+    def build(self, input_shape):
+        if self.axis % len(input_shape) == 0:
+            raise ValueError(f"{self.describe()} cannot normalise along the batch axis "
+                             f"(axis={self.axis}) of input shape {tuple(input_shape)}")
+        features = input_shape[self.axis]
+        if features is None:
+            raise ValueError(f"{self.describe()} needs a known size along axis {self.axis}, "
+                             f"got input shape {tuple(input_shape)}")
+        shape = (features,)
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer) if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer, trainable=False)
+        super().build(input_shape)
+
+    def call(self, x, training=False):
+        last = x.ndim - 1
+        axis = self.axis % x.ndim
+        if axis != last:  # the op normalises channels-last: move the feature axis there
+            order = [a for a in range(x.ndim) if a != axis] + [axis]
+            x = ops.transpose(x, order)
+        y = ops.batch_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
+                           training=training and self.trainable, momentum=self.momentum,
+                           epsilon=self.epsilon)
+        if axis != last:
+            y = ops.transpose(y, list(range(axis)) + [last] + list(range(axis, last)))
+        return y
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
+                "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+                "moving_variance_initializer":
+                    initializers.serialize(self.moving_variance_initializer)}
