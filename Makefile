@@ -17,5 +17,12 @@ install: $(VENV)/installed
 test: install
 	$(PY) -m pytest -q
 
+bench: install
+	$(PY) -m pip install -q threadpoolctl
+	$(PY) benchmarks/speed.py
+
+demo: install
+	$(PY) -m neuronet train --out runs/demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,116 @@
+"""Named model architectures, architectures from JSON, and image preprocessing.
+
+``build("cnn", (28, 28, 1), 10)`` gives the course's convolutional network;
+``from_json(path)`` rebuilds a ``Sequential`` from the JSON that
+``{"class_name": "Sequential", "config": model.get_config()}`` describes. Every
+architecture ends in logits: train it with
+``SparseCategoricalCrossentropy(from_logits=True)``.
+"""
+import json
+import os
+
+from neuronet import layers, models
+from neuronet.backend import xp
+
+
+def cnn(input_shape, num_classes):
+    """Two conv blocks and a dense head (421,642 parameters on 28x28x1, 10 classes).
+
+    Input -> Conv2D(32, 3, same, relu) -> MaxPooling2D(2) -> Conv2D(64, 3, same, relu)
+    -> MaxPooling2D(2) -> Flatten -> Dense(128, relu) -> Dropout(0.3) -> Dense(classes).
+    """
+    return models.Sequential([
+        layers.Input(shape=input_shape),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.3),
+        layers.Dense(num_classes),
+    ])
+
+
+def mlp(input_shape, num_classes):
+    """Flatten -> Dense(256, relu) -> Dense(128, relu) -> Dense(classes)."""
+    return models.Sequential([
+        layers.Input(shape=input_shape),
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(num_classes),
+    ])
+
+
+def logistic(input_shape, num_classes):
+    """Multinomial logistic regression: Flatten -> Dense(classes), logits = x W + b."""
+    return models.Sequential([
+        layers.Input(shape=input_shape),
+        layers.Flatten(),
+        layers.Dense(num_classes),
+    ])
+
+
+ARCHITECTURES = {"cnn": cnn, "mlp": mlp, "logistic": logistic}
+
+
+def build(name, input_shape, num_classes):
+    """A new, uncompiled model of the named architecture.
+
+    Args:
+        name: 'cnn', 'mlp' or 'logistic'.
+        input_shape: one example's shape, channels last, e.g. (28, 28, 1).
+        num_classes: width of the output layer (logits).
+    """
+    if name not in ARCHITECTURES:
+        raise ValueError(f"architectures.build: unknown architecture {name!r}, "
+                         f"expected one of {sorted(ARCHITECTURES)} or a .json file")
+    if int(num_classes) < 2:
+        raise ValueError(f"architectures.build: num_classes must be at least 2, "
+                         f"got {num_classes}")
+    return ARCHITECTURES[name](tuple(input_shape), int(num_classes))
+
+
+def from_json(path):
+    """A new, uncompiled Sequential from a JSON file {"class_name": "Sequential", "config": ...}.
+
+    The config is what ``model.get_config()`` returns.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            document = json.load(file)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"architecture file {path!r} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"architecture file {path!r} is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or document.get("class_name") != "Sequential":
+        found = document.get("class_name") if isinstance(document, dict) else type(document)
+        raise ValueError(f"architecture file {path!r} must hold "
+                         f'{{"class_name": "Sequential", "config": ...}}, got class_name {found!r}')
+    if "config" not in document:
+        raise ValueError(f"architecture file {path!r} has no 'config' entry")
+    return models.Sequential.from_config(document["config"])
+
+
+def to_json(model, path):
+    """Write ``model``'s architecture (no weights) in the format ``from_json`` reads."""
+    document = {"class_name": "Sequential", "config": model.get_config()}
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(document, file, indent=2)
+
+
+def prepare_images(images):
+    """uint8 images -> float32 in [0, 1], channels last: x = pixels / 255.
+
+    Shape: (N, H, W) grey images gain a channel axis -> (N, H, W, 1);
+    (N, H, W, C) stay as they are.
+    """
+    images = xp.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4:
+        raise ValueError(f"prepare_images expects images of shape (N, H, W) or (N, H, W, C), "
+                         f"got shape {images.shape}")
+    return images.astype(xp.float32) / xp.float32(255)

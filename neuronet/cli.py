@@ -1,0 +1,255 @@
+"""The ``neuronet`` command: train a model, evaluate it, predict images, print its summary.
+
+    neuronet train [--dataset fashion-mnist-mini] [--model cnn] [--epochs 10] ...
+    neuronet train --resume RUN_DIR --epochs 20
+    neuronet evaluate RUN_DIR_OR_MODEL [--dataset NAME]
+    neuronet predict RUN_DIR_OR_MODEL IMAGE...
+    neuronet summary RUN_DIR_OR_MODEL
+
+Only this module parses arguments and prints errors: a mistake gives one line,
+``neuronet: error: ...``, on stderr and a non-zero exit status, never a traceback.
+"""
+import argparse
+import os
+import sys
+import time
+
+from PIL import Image, UnidentifiedImageError
+
+from neuronet import architectures, datasets, models, runs
+from neuronet.backend import xp
+
+TOP_CLASSES = 3
+RESUMABLE = ("epochs", "verbose")
+
+
+class CommandError(Exception):
+    """A mistake in the command line: the message is shown as is, on one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of printing usage and exiting."""
+
+    def error(self, message):
+        command = self.prog.split()[1:]  # 'neuronet train' -> ['train']; 'neuronet' -> []
+        prefix = f"{command[-1]}: " if command else ""
+        raise CommandError(prefix + message)
+
+
+def _positive_int(text):
+    return _checked(text, int, lambda value: value >= 1, "a positive integer")
+
+
+def _non_negative_int(text):
+    return _checked(text, int, lambda value: value >= 0, "an integer >= 0")
+
+
+def _positive_float(text):
+    return _checked(text, float, lambda value: value > 0, "a positive number")
+
+
+def _fraction(text):
+    return _checked(text, float, lambda value: 0 < value < 1, "a number between 0 and 1")
+
+
+def _model_name(text):
+    if text in architectures.ARCHITECTURES or text.endswith(".json"):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {sorted(architectures.ARCHITECTURES)} "
+                                     f"or a .json architecture file, got {text!r}")
+
+
+def _checked(text, convert, valid, expected):
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not valid(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="neuronet", description="Train and use neuronet image classifiers.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    evaluate = commands.add_parser("evaluate", help="test loss and accuracy of a trained model")
+    evaluate.add_argument("model", metavar="RUN_DIR_OR_MODEL")
+    evaluate.add_argument("--dataset", choices=sorted(datasets.LOADERS),
+                          help="default: the data set the run was trained on")
+    evaluate.add_argument("--limit", type=_positive_int, metavar="N",
+                          help="use at most N test images")
+    evaluate.set_defaults(handler=evaluate_command)
+    predict = commands.add_parser("predict", help="the top classes of PNG/JPEG images")
+    predict.add_argument("model", metavar="RUN_DIR_OR_MODEL")
+    predict.add_argument("images", metavar="IMAGE", nargs="+")
+    predict.set_defaults(handler=predict_command)
+    summary = commands.add_parser("summary", help="print a model's layers and parameters")
+    summary.add_argument("model", metavar="RUN_DIR_OR_MODEL")
+    summary.set_defaults(handler=summary_command)
+    return parser
+
+
+def _add_train(commands):
+    """``train``: every option defaults to None so ``--resume`` can tell what was given."""
+    defaults = runs.DEFAULT_SETTINGS
+    train = commands.add_parser("train", help="train a model and write a run folder")
+    train.add_argument("--dataset", choices=sorted(datasets.LOADERS),
+                       help=f"default: {defaults['dataset']} (shipped with neuronet)")
+    train.add_argument("--model", type=_model_name,
+                       help="cnn (default), mlp, logistic or PATH.json (a Sequential's config)")
+    train.add_argument("--epochs", type=_positive_int, metavar="N",
+                       help=f"total epochs (default {defaults['epochs']})")
+    train.add_argument("--batch-size", type=_positive_int, metavar="N",
+                       help=f"default {defaults['batch_size']}")
+    train.add_argument("--optimizer", metavar="NAME", help=f"default {defaults['optimizer']}")
+    train.add_argument("--lr", type=_positive_float, dest="learning_rate", metavar="X",
+                       help=f"learning rate (default {defaults['learning_rate']})")
+    train.add_argument("--early-stopping", type=_non_negative_int, metavar="PATIENCE",
+                       help=f"patience in epochs, 0 turns it off (default "
+                            f"{defaults['early_stopping']})")
+    train.add_argument("--monitor", choices=["val_accuracy", "val_loss"],
+                       help=f"what early stopping watches (default {defaults['monitor']})")
+    train.add_argument("--validation-split", type=_fraction, metavar="X",
+                       help=f"default {defaults['validation_split']}")
+    train.add_argument("--seed", type=_non_negative_int, metavar="N",
+                       help="default: drawn and recorded in run.json")
+    train.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="use at most N training and N test images")
+    train.add_argument("--out", metavar="RUN_DIR",
+                       help="default: runs/<dataset>-<model>-<timestamp>")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue a run from its checkpoint up to --epochs")
+    train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1)
+    train.set_defaults(handler=train_command)
+
+
+def train_command(args):
+    if args.resume is not None:
+        run_dir, settings = args.resume, _resumed_settings(args)
+    else:
+        settings = _new_settings(args)
+        run_dir = args.out or _default_run_dir(settings)
+    result = runs.train(run_dir, settings, resume=args.resume is not None, verbose=args.verbose)
+    print(f"test accuracy {result['test_accuracy']:.4f}, test loss {result['test_loss']:.4f} "
+          f"after {result['epochs_run']} epochs; report: {os.path.join(run_dir, 'report.md')}")
+    return 0
+
+
+def _new_settings(args):
+    given = {key: getattr(args, key) for key in runs.DEFAULT_SETTINGS}
+    return {key: runs.DEFAULT_SETTINGS[key] if value is None else value
+            for key, value in given.items()}
+
+
+def _resumed_settings(args):
+    """The run's recorded settings; only --epochs (and --verbose) may change."""
+    given = [key for key in [*runs.DEFAULT_SETTINGS, "out"]
+             if key not in RESUMABLE and getattr(args, key) is not None]
+    if given:
+        options = ", ".join(_option(key) for key in given)
+        raise CommandError(f"train: --resume continues a run with its recorded settings; "
+                           f"only --epochs may change, got {options}")
+    runs.checkpoint_path(args.resume)
+    settings = runs.read_settings(args.resume)
+    if not settings:
+        raise CommandError(f"train: {args.resume!r} is not a run folder (no {runs.SETTINGS})")
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    return settings
+
+
+def _option(key):
+    return "--lr" if key == "learning_rate" else "--" + key.replace("_", "-")
+
+
+def _default_run_dir(settings):
+    model = os.path.splitext(os.path.basename(settings["model"]))[0]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return os.path.join("runs", f"{settings['dataset']}-{model}-{stamp}")
+
+
+def evaluate_command(args):
+    model = models.load_model(runs.checkpoint_path(args.model))
+    dataset = _dataset_of(args.model, args.dataset)
+    _, (x_test, y_test) = runs.load_data(dataset, args.limit)
+    scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    print(f"{dataset} test set ({len(x_test)} images): loss {scores['loss']:.4f}, "
+          f"accuracy {scores['accuracy']:.4f}")
+    return 0
+
+
+def _dataset_of(target, dataset):
+    if dataset is not None:
+        return dataset
+    recorded = runs.read_settings(target).get("dataset")
+    if recorded is None:
+        raise CommandError(f"evaluate: no data set recorded for {target!r}; pass --dataset")
+    return recorded
+
+
+def predict_command(args):
+    model = models.load_model(runs.checkpoint_path(args.model))
+    input_shape = tuple(model.input_shape[1:])
+    images = xp.concatenate([read_image(path, input_shape) for path in args.images])
+    probabilities = as_probabilities(model.predict(images, verbose=0))
+    names = runs.class_names(runs.read_settings(args.model).get("dataset"),
+                             probabilities.shape[-1])
+    for path, row in zip(args.images, probabilities):
+        top = xp.argsort(row)[::-1][:TOP_CLASSES]
+        ranked = ", ".join(f"{names[index]} {row[index]:.3f}" for index in top)
+        print(f"{path}: {ranked}")
+    return 0
+
+
+def read_image(path, input_shape):
+    """A PNG/JPEG file as a (1, H, W, C) float32 batch in [0, 1] that fits ``input_shape``:
+    converted to grey (C = 1) or RGB (C = 3) and resized to H x W."""
+    height, width, channels = input_shape
+    if channels not in (1, 3):
+        raise CommandError(f"predict: the model takes {channels}-channel images; only grey "
+                           f"(1) and RGB (3) can be read from files")
+    if not os.path.isfile(path):
+        raise CommandError(f"predict: image {path!r} does not exist")
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+    except (UnidentifiedImageError, OSError) as error:
+        raise CommandError(f"predict: cannot read {path!r} as an image (PNG or JPEG "
+                           f"expected): {error}") from None
+    return architectures.prepare_images(xp.asarray(image)[None])
+
+
+def as_probabilities(outputs):
+    """Rows that are already probabilities stay; logits go through a softmax."""
+    outputs = xp.asarray(outputs, dtype=xp.float64)
+    sums_to_one = xp.allclose(outputs.sum(axis=-1), 1.0, atol=1e-4)
+    if sums_to_one and outputs.min() >= 0:
+        return outputs
+    shifted = xp.exp(outputs - outputs.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def summary_command(args):
+    model = models.load_model(runs.checkpoint_path(args.model))
+    model.summary(print_fn=print)
+    return 0
+
+
+def main(argv=None):
+    """Run the command in ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except (CommandError, ValueError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"neuronet: error: {message}", file=sys.stderr)
+        return 1 if not isinstance(error, CommandError) else 2
+    except KeyboardInterrupt:
+        print("neuronet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
