@@ -1,4 +1,5 @@
 import os
+import warnings
 import zlib
 
 import numpy as np
@@ -21,3 +22,12 @@ def _float32_default():
     nn.set_floatx("float32")
     yield
     nn.set_floatx("float32")
+
+
+@pytest.fixture
+def raise_on_float_trouble():
+    """Overflow, 0/0, log(0) and any warning fail the test; underflow to 0 is exact."""
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise",
+                                                under="ignore"):
+        warnings.simplefilter("error")
+        yield
