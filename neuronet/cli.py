@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from neuronet import architectures, datasets, models, runs
 from neuronet.backend import xp
+from neuronet.lab.cli import add_lab_commands
 
 TOP_CLASSES = 3
 RESUMABLE = ("epochs", "verbose")
@@ -87,6 +88,7 @@ def build_parser():
     summary = commands.add_parser("summary", help="print a model's layers and parameters")
     summary.add_argument("model", metavar="RUN_DIR_OR_MODEL")
     summary.set_defaults(handler=summary_command)
+    add_lab_commands(commands)
     return parser
 
 

@@ -1,0 +1,192 @@
+"""The ``neuronet lab <experiment>`` and ``neuronet explain`` commands.
+
+    neuronet lab architectures [--models logistic,mlp-1,conv-1,my_model.json]
+    neuronet lab overfitting [--patience 5]
+    neuronet lab optimizers [--optimizers sgd,adam]
+    neuronet lab activations [--activations sigmoid,relu]
+    neuronet lab kernels
+    neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
+    neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
+
+Every lab command also takes --dataset, --epochs, --limit, --seeds, --batch-size and
+--out, and writes DIR/report.md, DIR/report.html, DIR/results.json and PNG figures.
+``neuronet.cli`` calls ``add_lab_commands`` and runs the chosen ``handler``; it turns
+a ValueError or OSError into one line on stderr and a non-zero exit status.
+"""
+import argparse
+import dataclasses
+import os
+import time
+
+from neuronet import datasets
+from neuronet.lab import (activations, architectures, common, explain, kernels,
+                          learning_rate, optimizers, overfitting)
+
+
+def _parsed(convert, valid, expected):
+    """An argparse type: ``convert(text)`` if ``valid`` holds, else a one-line error."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return parse
+
+
+def _float_list(text):
+    return [float(item) for item in text.split(",")]
+
+
+def _choice_list(choices):
+    """A comma list whose items are all in ``choices`` (kept in the given order)."""
+    return _parsed(lambda text: text.split(","), lambda items: set(items) <= set(choices),
+                   f"a comma list of {', '.join(choices)}")
+
+
+POSITIVE_INT = _parsed(int, lambda value: value >= 1, "a positive integer")
+POSITIVE_FLOAT = _parsed(float, lambda value: value > 0, "a positive number")
+NUMBERS = _parsed(_float_list, lambda values: len(values) > 0, "a comma list of numbers")
+RATES = _parsed(_float_list, lambda values: min(values) > 0,
+                "a comma list of positive numbers")
+MODELS = _parsed(lambda text: text.split(","), lambda names: all(
+    name in architectures.model_choices() or name.endswith(".json") for name in names),
+    f"a comma list of {', '.join(architectures.model_choices())} or .json model files")
+
+
+def _run_architectures(settings, args):
+    return architectures.run(settings, args.models or architectures.DEFAULT_MODELS)
+
+
+def _run_overfitting(settings, args):
+    return overfitting.run(settings, args.patience)
+
+
+def _run_optimizers(settings, args):
+    return optimizers.run(settings, args.optimizers or tuple(optimizers.LEARNING_RATES))
+
+
+def _run_activations(settings, args):
+    return activations.run(settings, args.activations or activations.ACTIVATIONS)
+
+
+def _run_kernels(settings, args):
+    return kernels.run(settings)
+
+
+def _run_learning_rate(settings, args):
+    return learning_rate.run(settings, args.rates or learning_rate.DEFAULT_RATES)
+
+
+# name -> (module with DEFAULTS, help, runner, [(option, keyword arguments)])
+EXPERIMENTS = {
+    "architectures": (architectures, "goal 1: from logistic regression to a CNN",
+                      _run_architectures,
+                      [("--models", {"type": MODELS, "metavar": "NAMES",
+                                     "help": "comma list of " +
+                                             ", ".join(architectures.model_choices()) +
+                                             " or model .json files (default: the ladder)"})]),
+    "overfitting": (overfitting, "goal 2: overfitting, early stopping and dropout",
+                    _run_overfitting,
+                    [("--patience", {"type": POSITIVE_INT, "metavar": "N",
+                                     "default": overfitting.DEFAULT_PATIENCE,
+                                     "help": "early stopping's patience in epochs "
+                                             f"(default {overfitting.DEFAULT_PATIENCE})"})]),
+    "optimizers": (optimizers, "six optimizers on an MLP and on two 2-D surfaces",
+                   _run_optimizers,
+                   [("--optimizers", {"type": _choice_list(list(optimizers.LEARNING_RATES)),
+                                      "metavar": "NAMES", "help": "default: all six"})]),
+    "activations": (activations, "sigmoid, tanh and ReLU in a deep MLP", _run_activations,
+                    [("--activations", {"type": _choice_list(list(activations.ACTIVATIONS)),
+                                        "metavar": "NAMES", "help": "default: all three"})]),
+    "kernels": (kernels, "classic kernels, learned filters, feature maps", _run_kernels, []),
+    "learning-rate": (learning_rate, "a learning-rate sweep, from too small to diverging",
+                      _run_learning_rate,
+                      [("--rates", {"type": RATES, "metavar": "X,Y,...",
+                                    "help": "learning rates (default " + ",".join(
+                                        f"{rate:g}" for rate in learning_rate.DEFAULT_RATES)
+                                            + ")"})]),
+}
+
+
+def add_lab_commands(commands):
+    """Register ``lab <experiment>`` and ``explain`` on the main parser's subcommands."""
+    lab = commands.add_parser("lab", help="run one of the course's experiments; write a "
+                                          "report with numbers and figures")
+    experiments = lab.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    for name, (module, help_text, _, options) in EXPERIMENTS.items():
+        parser = experiments.add_parser(name, help=help_text)
+        _add_budget_options(parser, module.DEFAULTS)
+        for option, keywords in options:
+            parser.add_argument(option, **keywords)
+        parser.set_defaults(handler=lab_command)
+    _add_explain(commands)
+
+
+def _add_budget_options(parser, defaults):
+    base = common.LabSettings()
+    epochs, limit = defaults.get("epochs", base.epochs), defaults.get("limit")
+    parser.add_argument("--dataset", choices=sorted(datasets.LOADERS), default=base.dataset,
+                        help=f"default: {base.dataset} (shipped with neuronet)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, metavar="N", default=epochs,
+                        help=f"epochs per training run (default {epochs})")
+    parser.add_argument("--limit", type=POSITIVE_INT, metavar="N", default=limit,
+                        help="use only the first N training images (default: "
+                             f"{limit or 'all'}); the test set stays whole")
+    parser.add_argument("--seeds", type=POSITIVE_INT, metavar="K", default=base.seeds,
+                        help="train with seeds 0..K-1; report mean ± spread (default 1)")
+    parser.add_argument("--batch-size", type=POSITIVE_INT, metavar="N",
+                        default=base.batch_size, help=f"default {base.batch_size}")
+    parser.add_argument("--out", metavar="DIR",
+                        help="default: runs/lab-<experiment>-<dataset>-<timestamp>")
+
+
+def lab_command(args):
+    module, _, runner, _ = EXPERIMENTS[args.experiment]
+    out = args.out or os.path.join("runs", f"lab-{args.experiment}-{args.dataset}-"
+                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
+    settings = common.LabSettings(
+        dataset=args.dataset, epochs=args.epochs, limit=args.limit, seeds=args.seeds,
+        out=out, batch_size=args.batch_size,
+        validation_split=module.DEFAULTS.get("validation_split",
+                                             common.LabSettings.validation_split))
+    results = runner(settings, args)
+    print(f"lab {args.experiment}: {results['seconds']:.1f} s; report: "
+          f"{os.path.join(out, 'report.md')} (also report.html, results.json)")
+    return 0
+
+
+def _add_explain(commands):
+    parser = commands.add_parser("explain", help="backpropagation step by step, every "
+                                                 "gradient checked against autograd")
+    parser.add_argument("--model", metavar="FILE", help="a checkpoint of Dense layers "
+                        "(default: the course's 2-2-2 worked example)")
+    parser.add_argument("--input", type=NUMBERS, metavar="X1,X2,...",
+                        help="the example's inputs (with --model)")
+    answer = parser.add_mutually_exclusive_group()
+    answer.add_argument("--target", type=NUMBERS, metavar="T1,T2,...",
+                        help="target outputs: E = 1/2 sum (t - a)^2")
+    answer.add_argument("--label", type=_parsed(int, lambda value: value >= 0,
+                                                "a class index >= 0"), metavar="K",
+                        help="a class: softmax cross-entropy on the outputs (logits)")
+    parser.add_argument("--lr", type=POSITIVE_FLOAT, metavar="ALPHA", default=0.5,
+                        help="learning rate of the step (default 0.5)")
+    parser.set_defaults(handler=explain_command)
+
+
+def explain_command(args):
+    """Exit status 0 when every hand gradient agrees with autograd, 1 otherwise."""
+    if args.model is None:
+        given = [option for option in ("input", "target", "label")
+                 if getattr(args, option) is not None]
+        if given:
+            raise ValueError(f"explain: --{given[0]} needs --model (without it explain shows "
+                             "the course's worked example)")
+        network = dataclasses.replace(explain.worked_example(), learning_rate=args.lr)
+    else:
+        if args.input is None:
+            raise ValueError("explain: --model needs --input (the example's input values)")
+        network = explain.from_model(args.model, args.input, args.target, args.label, args.lr)
+    return 0 if explain.explain(network) else 1
