@@ -97,3 +97,11 @@ def test_prepare_images(shape, expected, rng):
 def test_prepare_images_rejects_other_ranks():
     with pytest.raises(ValueError, match=r"\(N, H, W\) or \(N, H, W, C\), got shape \(4, 4\)"):
         architectures.prepare_images(np.zeros((4, 4), np.uint8))
+
+
+def test_mlp_layers_in_order():
+    model = architectures.build("mlp", (28, 28, 1), 10)
+    kinds = [type(layer) for layer in model.layers]
+    assert kinds == [layers.Flatten, layers.Dense, layers.Dropout, layers.Dense, layers.Dropout,
+                     layers.Dense]
+    assert [layer.units for layer in model.layers if isinstance(layer, layers.Dense)] == [256, 128, 10]
