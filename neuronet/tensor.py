@@ -37,7 +37,7 @@ class Function:
     ``backward(self, gy) -> gradient or tuple of gradients`` (one per input,
     ``None`` where no gradient is needed). Arrays that backward needs are kept
     with ``save_for_backward`` so the engine can free them afterwards.
-    ``self.needs_input_grad`` tells backward which gradients are wanted.
+    ``self.needs_input_grad`` tells forward and backward which gradients are wanted.
     """
 
     def save_for_backward(self, *arrays):
@@ -51,18 +51,21 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run forward on the inputs' arrays; record the node if a gradient is needed."""
+        """Run forward on the inputs' arrays; record the node if a gradient is needed.
+
+        ``needs_input_grad`` is set before forward (all False under ``no_grad``), so
+        forward can skip work that only backward would use.
+        """
         fn = cls()
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         fn.saved = ()
+        fn.needs_input_grad = tuple(_grad_enabled and isinstance(x, Tensor) and x.requires_grad
+                                    for x in inputs)
         output = fn.forward(*arrays, **params)
-        if _grad_enabled:
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            if any(needs):
-                fn.inputs = inputs
-                fn.needs_input_grad = needs
-                fn.released = False
-                return Tensor._from_op(output, fn)
+        if any(fn.needs_input_grad):
+            fn.inputs = inputs
+            fn.released = False
+            return Tensor._from_op(output, fn)
         return Tensor._from_op(output, None)
 
 

@@ -2,7 +2,7 @@
 from neuronet import activations, initializers, ops
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
-from neuronet.ops.conv import output_size, pair
+from neuronet.ops.windows import output_size, pair
 
 PADDINGS = ("valid", "same")
 
@@ -80,9 +80,11 @@ class Conv2D(Layer):
         super().build(input_shape)
 
     def call(self, x, training=False):
+        # ReLU runs inside the convolution's op; other activations after it.
+        fused = "relu" if self.activation is activations.get("relu") else None
         y = ops.conv2d(x, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-                       dilation=self.dilation_rate)
-        return self.activation(y)
+                       dilation=self.dilation_rate, activation=fused)
+        return y if fused else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         spatial = tuple(window_output_size(n, k, s, self.padding, d) for n, k, s, d in

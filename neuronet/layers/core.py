@@ -92,16 +92,17 @@ class Dense(Layer):
         super().build(input_shape)
 
     def call(self, x, training=False):
+        # ReLU runs inside the product's op; other activations after it.
+        fused = "relu" if self.activation is activations.get("relu") else None
         if x.ndim == 2:
-            y = ops.matmul(x, self.kernel)
+            y = ops.dense(x, self.kernel, self.bias, activation=fused)
         else:
             # One 2-D product instead of a batched one: its kernel gradient needs no
             # (batch, in, units) temporary.
             flat = ops.reshape(x, (-1, x.shape[-1]))
-            y = ops.reshape(ops.matmul(flat, self.kernel), x.shape[:-1] + (self.units,))
-        if self.bias is not None:
-            y = y + self.bias
-        return self.activation(y)
+            y = ops.dense(flat, self.kernel, self.bias, activation=fused)
+            y = ops.reshape(y, x.shape[:-1] + (self.units,))
+        return y if fused else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -2,7 +2,7 @@
 from neuronet import ops
 from neuronet.layers.base import InputSpec, Layer, register
 from neuronet.layers.convolutional import check_padding, window_output_size
-from neuronet.ops.conv import pair
+from neuronet.ops.windows import pair
 
 IMAGE_LAYOUT = "(batch, height, width, channels)"
 

@@ -34,6 +34,11 @@ def _class_labels(y):
     return y.reshape(-1)
 
 
+def _slices(n, batch_size):
+    """Consecutive batches as slices: views of the data, where an index array would copy."""
+    return (slice(start, start + batch_size) for start in range(0, n, batch_size))
+
+
 def _warn_if_one_class(y, y_val, split):
     """Warn when the validation slice holds one class although the data holds several."""
     val_classes = xp.unique(_class_labels(y_val))
@@ -245,7 +250,7 @@ class Trainer:
     def _test_loop(self, x, y, batch_size, callbacks):
         self.reset_metrics()
         callbacks.on_test_begin()
-        for step, index in enumerate(batches(len(x), batch_size, shuffle=False)):
+        for step, index in enumerate(_slices(len(x), batch_size)):
             callbacks.on_test_batch_begin(step)
             self._test_step(x[index], y[index])
             callbacks.on_test_batch_end(step, self._logs())
@@ -276,7 +281,7 @@ class Trainer:
         callbacks.on_predict_begin()
         outputs = []
         with no_grad():
-            for step, index in enumerate(batches(len(x), batch_size, shuffle=False)):
+            for step, index in enumerate(_slices(len(x), batch_size)):
                 callbacks.on_predict_batch_begin(step)
                 outputs.append(self(x[index], training=False).numpy())
                 callbacks.on_predict_batch_end(step)

@@ -46,6 +46,18 @@ def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def same_dtype(value, dtype):
+    """A Tensor as it is; a constant (array, list) as an array of ``dtype``."""
+    return value if isinstance(value, Tensor) else xp.asarray(value, dtype=dtype)
+
+
+def check_weight_dtypes(op, x, w, b):
+    """ValueError naming ``op`` when the kernel or the bias differs in dtype from x."""
+    for name, t in (("kernel", w), ("bias", b)):
+        if t is not None and t.dtype != x.dtype:
+            raise ValueError(f"{op}: {name} dtype {t.dtype} differs from input dtype {x.dtype}")
+
+
 def normalize_axis(axis, ndim):
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative ints."""
     if axis is None:

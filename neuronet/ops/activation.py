@@ -21,6 +21,20 @@ def stable_log_softmax(x, axis):
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
+FUSED_ACTIVATIONS = (None, "relu")
+
+
+def check_fused_activation(op, activation):
+    """The activations that matmul-like ops apply in place: None or 'relu'."""
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be None or 'relu' (fused), got {activation!r}")
+
+
+def relu_gradient(gy, x, out=None):
+    """ReLU's backward on arrays: gy where x > 0, else 0 (x may be ReLU's input or output)."""
+    return xp.multiply(gy, x > 0, out=out)
+
+
 def _checked_axis(op, axis, shape):
     """``axis`` as a non-negative int, or a ValueError naming ``op`` and the shape."""
     if not -len(shape) <= axis < len(shape):
@@ -56,7 +70,7 @@ class ReLU(Function):
         return xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * (self.saved[0] > 0)
+        return relu_gradient(gy, self.saved[0])
 
 
 class LeakyReLU(Function):

@@ -2,96 +2,144 @@
 
 Both walk the pool window's offsets (i, j) in row-major order: each offset is one
 strided view of the (padded) image holding that tap of every window, so a 2x2 pool
-is four vectorised operations whatever the image size. When the windows do not
-overlap, no padding is needed and they tile the image exactly (the reshape
-(N, Ho, ph, Wo, pw, C) case), no padded copy is made and each tap's gradient is
-written straight into an uninitialised buffer instead of being accumulated.
+is four vectorised operations per block of images whatever the image size. The
+images go through in blocks of about ``BLOCK_BYTES`` of input, so the running
+result stays in cache while the taps are combined into it, and padding goes into a
+scratch buffer (``workspace``). Max pooling keeps, per window, the index of the tap
+that holds its first maximum (one byte per output), so backward is one comparison
+and one product per tap. When the windows do not overlap, each tap's gradient is
+written straight into the input gradient instead of being accumulated.
 """
 from neuronet.backend import xp
-from neuronet.ops import reduce
+from neuronet.ops import reduce, workspace
 from neuronet.ops._utils import as_tensor
-from neuronet.ops.conv import (check_window_fits, crop, offset_slices, output_size, pad_image,
-                               pair, same_padding)
+from neuronet.ops.windows import (check_window_fits, crop, offset_slices, output_size, pad_image,
+                                  padded_shape, pair, same_padding)
+from neuronet.ops.workspace import scratch
 from neuronet.tensor import Function
+
+# Input bytes per block (16 images of 28x28x32 float32): larger blocks leave the cache.
+BLOCK_BYTES = 2**21
 
 
 class _Pool2D(Function):
-    """Shared geometry: padding, the taps' views and the gradient buffer."""
+    """Shared geometry: blocks of images, padding, the taps' views and the gradient."""
 
     fill = 0.0
 
-    def pad_and_index(self, x, pool, strides, pads):
-        """Pad x once and index the taps; keeps what backward needs to place gradients."""
+    def plan(self, x, pool, strides, pads):
+        """Work out the output size, the taps and the blocks for x; returns the y shape."""
         self.x_shape, self.pads = x.shape, pads
         self.out_hw = tuple(output_size(n, p, k, s) for n, p, k, s in
                             zip(x.shape[1:3], pads, pool, strides))
         self.slices = offset_slices(pool, self.out_hw, strides)
         self.overlapping = strides[0] < pool[0] or strides[1] < pool[1]
-        xpad = pad_image(x, pads, self.fill)
-        tiled = (self.out_hw[0] * pool[0], self.out_hw[1] * pool[1]) == xpad.shape[1:3]
+        self.padded = any(pads[0]) or any(pads[1])
+        self.padded_shape = padded_shape(x.shape, pads)
+        tiled = (self.out_hw[0] * pool[0], self.out_hw[1] * pool[1]) == self.padded_shape[1:3]
         self.tiles_exactly = tiled and not self.overlapping
-        self.xpad_shape = xpad.shape
-        return xpad
+        self.per_block = max(1, BLOCK_BYTES // max(x[:1].nbytes, 1))
+        return (x.shape[0],) + self.out_hw + (x.shape[3],)
 
-    def scatter(self, tap_gradients, dtype):
-        """dL/dx from each tap's (N, Ho, Wo, C) gradient, added where windows overlap."""
-        allocate = xp.empty if self.tiles_exactly else xp.zeros
-        gxpad = allocate(self.xpad_shape, dtype=dtype)
-        for index, g in zip(self.slices, tap_gradients):
-            if self.overlapping:
-                gxpad[index] += g
-            else:
-                gxpad[index] = g
-        return crop(gxpad, self.pads, self.x_shape[1:3])
+    def blocks(self):
+        for start in range(0, self.x_shape[0], self.per_block):
+            yield slice(start, min(start + self.per_block, self.x_shape[0]))
+
+    def taps(self, x):
+        """The (M, Ho, Wo, C) view of each tap of every window of a block padded with ``fill``."""
+        if self.padded:
+            x = pad_image(x, self.pads, self.fill,
+                          out=scratch("pool2d.xpad", padded_shape(x.shape, self.pads), x.dtype))
+        return [x[index] for index in self.slices]
+
+    def scatter(self, tap_gradient, dtype):
+        """dL/dx from ``tap_gradient(k, images, out)``, which writes the (M, Ho, Wo, C)
+        gradient of tap k for a block of images into ``out`` and returns it; the taps'
+        gradients add up where windows overlap."""
+        gx = xp.empty(self.x_shape, dtype=dtype)
+        for images in self.blocks():
+            gxpad = gx[images]
+            if self.padded:
+                gxpad = scratch("pool2d.gxpad", padded_shape(gxpad.shape, self.pads), dtype)
+            if not self.tiles_exactly:
+                gxpad[...] = 0
+            tap_shape = (len(gxpad),) + self.out_hw + (self.x_shape[3],)
+            tap = scratch("pool2d.tap", tap_shape, dtype) if self.overlapping else None
+            for k, index in enumerate(self.slices):
+                if self.overlapping:
+                    gxpad[index] += tap_gradient(k, images, out=tap)
+                else:
+                    tap_gradient(k, images, out=gxpad[index])
+            if self.padded:
+                gx[images] = crop(gxpad, self.pads, self.x_shape[1:3])
+        return gx
 
 
 class MaxPool2D(_Pool2D):
     """y = max over the window; the gradient goes to its first maximum (row-major).
 
-    Backward finds each window's first maximum again from the saved input and output
-    (one comparison per tap) rather than keeping an argmax array from forward.
+    Forward keeps the index k of that tap per window: scanning the taps in order, a
+    tap strictly greater than the running maximum is the new first maximum and has a
+    larger index than any before it, so ``first = max(first, k * (tap > y))``.
     """
 
     fill = -xp.inf
 
     def forward(self, x, pool, strides, pads):
-        xpad = self.pad_and_index(x, pool, strides, pads)
-        y = xpad[self.slices[0]].copy()
-        for index in self.slices[1:]:
-            xp.maximum(y, xpad[index], out=y)
-        self.save_for_backward(xpad, y)
+        y = workspace.empty(self.plan(x, pool, strides, pads), x.dtype)
+        first = None
+        if any(self.needs_input_grad):
+            first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.slices) - 1))
+        for images in self.blocks():
+            self._maximum(self.taps(x[images]), y[images],
+                          None if first is None else first[images])
+        self.save_for_backward(first)
         return y
 
-    def backward(self, gy):
-        return self.scatter(self._first_maximum_gradients(gy), gy.dtype)
+    @staticmethod
+    def _maximum(taps, y, first):
+        """y = the taps' maximum; first (if not None) = the index of the first maximum."""
+        xp.copyto(y, taps[0])
+        if first is not None:
+            greater = scratch("max_pool2d.greater", y.shape, bool)
+            marks = scratch("max_pool2d.marks", y.shape, first.dtype)
+        for k, tap in enumerate(taps[1:], start=1):
+            if first is not None:
+                xp.greater(tap, y, out=greater)
+                xp.multiply(greater, first.dtype.type(k), out=marks)
+                xp.maximum(first, marks, out=first)
+            xp.maximum(y, tap, out=y)
 
-    def _first_maximum_gradients(self, gy):
-        """Per tap: gy where this tap is the window's first maximum, else 0 (as PyTorch)."""
-        xpad, y = self.saved
-        unclaimed = xp.ones(y.shape, dtype=bool)
-        first = xp.empty(y.shape, dtype=bool)
-        for index in self.slices:
-            xp.equal(xpad[index], y, out=first)
-            first &= unclaimed
-            xp.greater(unclaimed, first, out=unclaimed)  # unclaimed and not first
-            yield gy * first
+    def backward(self, gy):
+        first = self.saved[0]
+
+        def tap_gradient(k, images, out):
+            chosen = xp.equal(first[images], k, out=scratch("max_pool2d.chosen", out.shape, bool))
+            return xp.multiply(gy[images], chosen, out=out)
+        return self.scatter(tap_gradient, gy.dtype)
 
 
 class AvgPool2D(_Pool2D):
     """y = mean of the window's real (non-padded) pixels; each of them gets gy / count."""
 
     def forward(self, x, pool, strides, pads):
-        xpad = self.pad_and_index(x, pool, strides, pads)
+        y = workspace.empty(self.plan(x, pool, strides, pads), x.dtype)
         self.counts = _real_pixel_counts(x.shape[1:3], pool, strides, pads, self.out_hw, x.dtype)
-        y = xpad[self.slices[0]].copy()
-        for index in self.slices[1:]:
-            y += xpad[index]
-        y /= self.counts
+        for images in self.blocks():
+            taps, y_block = self.taps(x[images]), y[images]
+            xp.copyto(y_block, taps[0])
+            for tap in taps[1:]:
+                y_block += tap
+            y_block /= self.counts
         return y
 
     def backward(self, gy):
         g = gy / self.counts
-        return self.scatter([g] * len(self.slices), gy.dtype)
+
+        def tap_gradient(k, images, out):
+            xp.copyto(out, g[images])
+            return out
+        return self.scatter(tap_gradient, gy.dtype)
 
 
 def _real_pixel_counts(image_hw, pool, strides, pads, out_hw, dtype):

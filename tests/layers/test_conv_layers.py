@@ -52,7 +52,8 @@ def test_conv2d_layer_checks(config, rng):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("config", CONFIGS)
-def test_conv2d_against_torch(config, dtype, rng):
+@pytest.mark.parametrize("activation", [None, "relu"])  # relu runs fused in the conv op
+def test_conv2d_against_torch(config, dtype, activation, rng):
     kernel_size, strides, padding, dilation = config
     # Two filters or more: a single float32 bias gradient (a sum of ~100 terms) can
     # cancel to near zero, and the comparison is relative to the largest element.
@@ -65,9 +66,11 @@ def test_conv2d_against_torch(config, dtype, rng):
         pads = left_right + top_bottom
     module = torch.nn.Sequential(
         torch.nn.ZeroPad2d(pads),
-        torch.nn.Conv2d(shape[3], filters, (kh, kw), strides, dilation=dilation))
+        torch.nn.Conv2d(shape[3], filters, (kh, kw), strides, dilation=dilation),
+        torch.nn.ReLU() if activation else torch.nn.Identity())
     check_layer_against_torch(
-        lambda **kw: layers.Conv2D(filters, kernel_size, strides, padding, dilation, **kw),
+        lambda **kw: layers.Conv2D(filters, kernel_size, strides, padding, dilation,
+                                   activation=activation, **kw),
         module, [("1.weight", keras_layout_to_torch), ("1.bias", identity)], shape, rng, dtype,
         channels_last=True)
 

@@ -46,6 +46,16 @@ def test_dense_against_torch(dtype, extra_axes, rng):
                               (batch, *extra_axes, features), rng, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("extra_axes", [(), (3,)])
+def test_dense_with_fused_relu_against_torch(dtype, extra_axes, rng):
+    batch, features, units = _dense_size(rng)
+    module = torch.nn.Sequential(torch.nn.Linear(features, units), torch.nn.ReLU())
+    check_layer_against_torch(lambda **kw: layers.Dense(units, activation="relu", **kw), module,
+                              [("0.weight", transpose), ("0.bias", identity)],
+                              (batch, *extra_axes, features), rng, dtype)
+
+
 def test_dense_kernel_has_keras_layout(rng):
     layer = layers.Dense(4)
     layer(np.zeros((2, 7)))

@@ -7,6 +7,8 @@ import conv_reference as reference
 from harness import assert_close, check_against_torch, check_gradients
 import neuronet as nn
 from neuronet import ops
+from neuronet.ops import conv as conv_module
+from neuronet.ops import workspace
 
 # (kernel (kh, kw), strides, padding, dilation): stride 1-3, valid / same / explicit, dilation 1-2.
 CASES = [
@@ -143,3 +145,104 @@ def test_conv2d_rejects_mixed_dtypes():
     with pytest.raises(ValueError, match="conv2d: kernel dtype float64 differs from input "
                                          "dtype float32"):
         ops.conv2d(x, w)
+
+
+# --- the optimised paths: fused ReLU, blocks of images, reused buffers ------------------
+def _ours_relu(strides, padding, dilation):
+    return lambda x, w, b=None: ops.conv2d(x, w, b, strides=strides, padding=padding,
+                                           dilation=dilation, activation="relu")
+
+
+def _torch_relu(kernel, strides, padding, dilation, image_hw):
+    conv = _torch(kernel, strides, padding, dilation, image_hw)
+    return lambda x, w, b=None: torch.relu(conv(x, w, b))
+
+
+def _reference(x, w, b, kernel, strides, padding, dilation, relu=False):
+    strides2, dilation2 = _pair(strides), _pair(dilation)
+    pads = reference.explicit_pads(padding, x.shape[1:3], kernel, strides2, dilation2)
+    y = reference.conv2d(x, w, b, strides2, pads, dilation2)
+    return np.maximum(y, 0) if relu else y
+
+
+@pytest.mark.parametrize("kernel, strides, padding, dilation", CASES)
+def test_conv2d_fused_relu_matches_loop_reference(kernel, strides, padding, dilation, rng):
+    x, w, b = _draw(rng, kernel)
+    expected = _reference(x, w, b, kernel, strides, padding, dilation, relu=True)
+    y = _ours_relu(strides, padding, dilation)(*(nn.tensor(a, dtype="float64") for a in (x, w, b)))
+    assert (expected == 0).any() and (expected > 0).any()
+    assert_close(y.numpy(), expected, 1e-12, what="conv2d + relu output")
+
+
+@pytest.mark.parametrize("kernel, strides, padding, dilation", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_fused_relu_against_torch(kernel, strides, padding, dilation, dtype, rng):
+    arrays = _draw(rng, kernel)
+    theirs = _torch_relu(kernel, strides, padding, dilation, arrays[0].shape[1:3])
+    check_against_torch(_ours_relu(strides, padding, dilation), theirs, arrays, rng, dtype=dtype)
+
+
+@pytest.mark.parametrize("kernel, strides, padding, dilation", CASES[1::3])
+def test_conv2d_fused_relu_gradients(kernel, strides, padding, dilation, rng):
+    x, w, b = _draw(rng, kernel, n=2, cin=2, cout=3)
+    check_gradients(_ours_relu(strides, padding, dilation), [x, w, b], rng)
+
+
+@pytest.mark.parametrize("cin", [1, 3, 5])  # channels-first im2col below 4 channels, else rows
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv2d_in_several_blocks_with_a_partial_last_one(cin, relu, rng, monkeypatch):
+    """7 images of 5x6 outputs (30 rows of 9 * cin float64 each) in blocks of 2 images:
+    2 + 2 + 2 + 1."""
+    monkeypatch.setattr(conv_module, "BLOCK_BYTES", 2 * 30 * 9 * cin * 8 + 7)
+    x, w, b = _draw(rng, (3, 3), n=7, cin=cin, cout=4)
+    x = x[:, :5, :6]
+    ours, theirs = (_ours_relu, _torch_relu) if relu else (_ours, _torch)
+    y = ours(1, "same", 1)(*(nn.tensor(a, dtype="float64") for a in (x, w, b)))
+    assert_close(y.numpy(), _reference(x, w, b, (3, 3), 1, "same", 1, relu), 1e-12,
+                 what="conv2d output in blocks")
+    check_against_torch(ours(1, "same", 1), theirs((3, 3), 1, "same", 1, x.shape[1:3]),
+                        [x, w, b], rng, dtype=np.float64)
+    check_gradients(ours(2, "valid", 1), [x[:3], w, b], rng)
+
+
+def test_conv2d_reused_buffers_never_leak_between_calls_of_other_shapes(rng, monkeypatch):
+    """Calls of shrinking and growing shapes and both dtypes share the scratch and result
+    buffers (results recycled from any size): every output and gradient still equals the
+    reference, and outputs kept alive are never overwritten by later calls."""
+    monkeypatch.setattr(workspace, "RECYCLE_FROM_BYTES", 0)
+    workspace.release()
+    kept = []
+    for n, size, cin, dtype in [(3, 9, 5, np.float64), (1, 5, 2, np.float64),
+                                (4, 8, 5, np.float32), (2, 6, 1, np.float64),
+                                (3, 9, 5, np.float64)]:
+        x = rng.standard_normal((n, size, size + 1, cin))
+        w, b = rng.standard_normal((3, 3, cin, 4)), rng.standard_normal(4)
+        ours = [nn.tensor(a, dtype=dtype, requires_grad=True) for a in (x, w, b)]
+        y = ops.conv2d(*ours, padding="same", activation="relu")
+        expected = _reference(x, w, b, (3, 3), 1, "same", 1, relu=True)
+        assert_close(y.numpy(), expected, 1e-5 if dtype == np.float32 else 1e-12)
+        gy = rng.standard_normal(y.shape)
+        y.backward(gy.astype(dtype))
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        _torch_relu((3, 3), 1, "same", 1, x.shape[1:3])(*theirs).backward(torch.tensor(gy))
+        for mine, their in zip(ours, theirs):
+            assert_close(mine.grad, their.grad.numpy(), 1e-5 if dtype == np.float32 else 1e-10)
+        kept.append((y, y.numpy().copy()))
+    for y, value in kept:
+        np.testing.assert_array_equal(y.numpy(), value)
+    assert not any(np.shares_memory(a.numpy(), b.numpy())
+                   for i, (a, _) in enumerate(kept) for b, _ in kept[i + 1:])
+
+
+def test_conv2d_under_no_grad_equals_the_recorded_path(rng):
+    x, w, b = _draw(rng, (3, 3), n=3, cin=4, cout=5)
+    with nn.no_grad():
+        y_plain = ops.conv2d(x, w, b, padding="same", activation="relu").numpy()
+    y = ops.conv2d(nn.tensor(x, requires_grad=True), w, b, padding="same", activation="relu")
+    np.testing.assert_array_equal(y_plain, y.numpy())
+
+
+def test_conv2d_rejects_an_activation_it_cannot_fuse():
+    with pytest.raises(ValueError, match=r"conv2d: activation must be None or 'relu' \(fused\), "
+                                         r"got 'tanh'"):
+        ops.conv2d(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 1)), activation="tanh")

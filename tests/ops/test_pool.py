@@ -7,6 +7,8 @@ import conv_reference as reference
 from harness import assert_close, check_against_torch, check_gradients
 import neuronet as nn
 from neuronet import ops
+from neuronet.ops import pool as pool_module
+from neuronet.ops import workspace
 
 POOLS = {"max": ops.max_pool2d, "avg": ops.avg_pool2d}
 REFERENCES = {"max": reference.max_pool2d, "avg": reference.avg_pool2d}
@@ -145,3 +147,62 @@ def test_pool_errors_name_the_op_and_shapes(kind, x_shape, kwargs, message):
 def test_global_avg_pool2d_error():
     with pytest.raises(ValueError, match=r"global_avg_pool2d expects .* got shape \(2, 3\)"):
         ops.global_avg_pool2d(np.zeros((2, 3)))
+
+
+# --- the optimised paths: blocks of images, reused buffers, no work for backward under no_grad
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("pool, strides, padding, image", CASES)
+def test_pool_in_several_blocks_with_a_partial_last_one(kind, pool, strides, padding, image, rng,
+                                                        monkeypatch):
+    """5 images in blocks of 2: 2 + 2 + 1, with ties as after a ReLU."""
+    x = np.maximum(rng.integers(-2, 3, size=(5,) + image + (3,)), 0).astype(np.float64)
+    monkeypatch.setattr(pool_module, "BLOCK_BYTES", 2 * x[:1].nbytes)
+    pool2 = _pair(pool)
+    strides2 = pool2 if strides is None else _pair(strides)
+    expected = REFERENCES[kind](x, pool2, strides2,
+                                reference.explicit_pads(padding, image, pool2, strides2))
+    y = _ours(kind, pool, strides, padding)(nn.tensor(x, dtype="float64"))
+    assert_close(y.numpy(), expected, 1e-12)
+    theirs = _torch(kind, pool, strides, padding, image)
+    check_against_torch(_ours(kind, pool, strides, padding), theirs, [x], rng, dtype=np.float64)
+
+
+@pytest.mark.parametrize("kind", POOLS)
+def test_pool_reused_buffers_never_leak_between_calls_of_other_shapes(kind, rng, monkeypatch):
+    """Shrinking and growing shapes share the padding, tap and result buffers: every result
+    still equals the reference and the kept ones are never overwritten."""
+    monkeypatch.setattr(workspace, "RECYCLE_FROM_BYTES", 0)
+    workspace.release()
+    kept = []
+    for n, image, pool, strides in [(3, (9, 8), 3, 2), (1, (5, 5), 2, 1), (2, (6, 7), 2, None),
+                                    (3, (9, 8), 3, 2)]:
+        x = rng.standard_normal((n,) + image + (2,))
+        pool2 = _pair(pool)
+        strides2 = pool2 if strides is None else _pair(strides)
+        expected = REFERENCES[kind](x, pool2, strides2,
+                                    reference.explicit_pads("same", image, pool2, strides2))
+        y = _ours(kind, pool, strides, "same")(nn.tensor(x, dtype="float64"))
+        assert_close(y.numpy(), expected, 1e-12)
+        check_against_torch(_ours(kind, pool, strides, "same"),
+                            _torch(kind, pool, strides, "same", image), [x], rng,
+                            dtype=np.float64)
+        kept.append((y, y.numpy().copy()))
+    for y, value in kept:
+        np.testing.assert_array_equal(y.numpy(), value)
+
+
+@pytest.mark.parametrize("kind", POOLS)
+def test_pool_under_no_grad_equals_the_recorded_path(kind, rng):
+    x = rng.standard_normal((3, 7, 6, 4))
+    with nn.no_grad():
+        y_plain = POOLS[kind](x, 3, 2, "same").numpy()
+    y = POOLS[kind](nn.tensor(x, requires_grad=True), 3, 2, "same")
+    np.testing.assert_array_equal(y_plain, y.numpy())
+
+
+def test_max_pool_with_more_taps_than_a_byte_counts(rng):
+    """A 17x17 window has 289 taps: the first maximum's index needs more than 8 bits."""
+    x = np.maximum(rng.integers(-2, 3, size=(2, 17, 18, 2)), 0).astype(np.float64)
+    x[0, 16, 16, 0] = 5.0  # the first maximum at tap 288 of the first window
+    check_against_torch(_ours("max", 17, 1, "valid"), _torch("max", 17, 1, "valid", (17, 18)),
+                        [x], rng, dtype=np.float64)

@@ -84,3 +84,69 @@ def test_matmul(shapes, rng):
 def test_matmul_shape_error_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(3, 4\) and \(5, 2\)"):
         nn.tensor(np.ones((3, 4))) @ nn.tensor(np.ones((5, 2)))
+
+
+def _dense_arrays(rng, with_bias=True):
+    n, features, units = (int(v) for v in rng.integers(2, 7, size=3))
+    arrays = [rng.standard_normal((n, features)), rng.standard_normal((features, units))]
+    return arrays + [rng.standard_normal(units)] if with_bias else arrays
+
+
+def _ours_dense(activation):
+    return lambda x, w, b=None: ops.dense(x, w, b, activation=activation)
+
+
+def _torch_dense(activation):
+    def dense(x, w, b=None):
+        y = x @ w if b is None else x @ w + b
+        return torch.relu(y) if activation == "relu" else y
+    return dense
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_dense(activation, with_bias, rng):
+    arrays = _dense_arrays(rng, with_bias)
+    ours = _ours_dense(activation)
+    check_gradients(ours, arrays, rng)
+    for dtype in (np.float32, np.float64):
+        check_against_torch(ours, _torch_dense(activation), arrays, rng, dtype=dtype)
+
+
+def test_dense_without_input_gradient_like_a_first_layer(rng):
+    arrays = _dense_arrays(rng)
+    ours = _ours_dense("relu")
+    check_against_torch(ours, _torch_dense("relu"), arrays, rng, dtype=np.float32, wrt=[1, 2])
+    check_gradients(ours, arrays, rng, wrt=[1, 2])
+
+
+def test_dense_under_no_grad_equals_the_recorded_path(rng):
+    x, w, b = _dense_arrays(rng)
+    with nn.no_grad():
+        y_plain = ops.dense(x, w, b, activation="relu").numpy()
+    y = ops.dense(nn.tensor(x, requires_grad=True), w, b, activation="relu")
+    np.testing.assert_array_equal(y_plain, y.numpy())
+    assert y.dtype == np.float32
+
+
+@pytest.mark.parametrize("shapes, kwargs, message", [
+    (((2, 3), (4, 5), None), {}, r"dense expects inputs \(N, in\) and a kernel \(in, units\) "
+                                 r"that fit, got shapes \(2, 3\) and \(4, 5\)"),
+    (((2, 3, 4), (4, 5), None), {}, r"got shapes \(2, 3, 4\) and \(4, 5\)"),
+    (((2, 3), (3, 5), (4,)), {}, r"dense expects a bias of shape \(5,\), got shape \(4,\)"),
+    (((2, 3), (3, 5), None), {"activation": "sigmoid"},
+     r"dense: activation must be None or 'relu' \(fused\), got 'sigmoid'"),
+])
+def test_dense_errors_name_the_op_and_shapes(shapes, kwargs, message):
+    x_shape, w_shape, b_shape = shapes
+    b = None if b_shape is None else np.zeros(b_shape)
+    with pytest.raises(ValueError, match=message):
+        ops.dense(np.zeros(x_shape), np.zeros(w_shape), b, **kwargs)
+
+
+def test_dense_rejects_mixed_dtypes():
+    x = nn.tensor(np.zeros((2, 3)), dtype="float32")
+    w = nn.tensor(np.zeros((3, 4)), dtype="float64")
+    with pytest.raises(ValueError, match="dense: kernel dtype float64 differs from input dtype "
+                                         "float32"):
+        ops.dense(x, w)
