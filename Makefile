@@ -1,24 +1,30 @@
 # Two commands on a fresh machine: `make demo` (train the default CNN, write a report)
-# and `make test`. Both create .venv and install neuronet into it first.
+# and `make test`. Both create .venv and install neuronet into it first; the tests and
+# the benchmark add their extras (PyTorch, the oracle and the yardstick).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo bench clean
+.PHONY: install install-test test demo bench clean
 
 $(VENV)/installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/installed-test: $(VENV)/installed
+	$(PY) -m pip install -q -e ".[test,bench]"
 	touch $@
 
 install: $(VENV)/installed
 
-test: install
+install-test: $(VENV)/installed-test
+
+test: install-test
 	$(PY) -m pytest -q
 
-bench: install
-	$(PY) -m pip install -q threadpoolctl
+bench: install-test
 	$(PY) benchmarks/speed.py
 
 demo: install
