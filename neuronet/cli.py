@@ -17,6 +17,7 @@ import time
 from PIL import Image, UnidentifiedImageError
 
 from neuronet import architectures, datasets, models, runs
+from neuronet.argtypes import FRACTION, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from neuronet.backend import xp
 from neuronet.lab.cli import add_lab_commands
 
@@ -37,37 +38,11 @@ class _Parser(argparse.ArgumentParser):
         raise CommandError(prefix + message)
 
 
-def _positive_int(text):
-    return _checked(text, int, lambda value: value >= 1, "a positive integer")
-
-
-def _non_negative_int(text):
-    return _checked(text, int, lambda value: value >= 0, "an integer >= 0")
-
-
-def _positive_float(text):
-    return _checked(text, float, lambda value: value > 0, "a positive number")
-
-
-def _fraction(text):
-    return _checked(text, float, lambda value: 0 < value < 1, "a number between 0 and 1")
-
-
 def _model_name(text):
     if text in architectures.ARCHITECTURES or text.endswith(".json"):
         return text
     raise argparse.ArgumentTypeError(f"expected one of {sorted(architectures.ARCHITECTURES)} "
                                      f"or a .json architecture file, got {text!r}")
-
-
-def _checked(text, convert, valid, expected):
-    try:
-        value = convert(text)
-    except ValueError:
-        value = None
-    if value is None or not valid(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
 
 
 def build_parser():
@@ -78,7 +53,7 @@ def build_parser():
     evaluate.add_argument("model", metavar="RUN_DIR_OR_MODEL")
     evaluate.add_argument("--dataset", choices=sorted(datasets.LOADERS),
                           help="default: the data set the run was trained on")
-    evaluate.add_argument("--limit", type=_positive_int, metavar="N",
+    evaluate.add_argument("--limit", type=POSITIVE_INT, metavar="N",
                           help="use at most N test images")
     evaluate.set_defaults(handler=evaluate_command)
     predict = commands.add_parser("predict", help="the top classes of PNG/JPEG images")
@@ -100,23 +75,23 @@ def _add_train(commands):
                        help=f"default: {defaults['dataset']} (shipped with neuronet)")
     train.add_argument("--model", type=_model_name,
                        help="cnn (default), mlp, logistic or PATH.json (a Sequential's config)")
-    train.add_argument("--epochs", type=_positive_int, metavar="N",
+    train.add_argument("--epochs", type=POSITIVE_INT, metavar="N",
                        help=f"total epochs (default {defaults['epochs']})")
-    train.add_argument("--batch-size", type=_positive_int, metavar="N",
+    train.add_argument("--batch-size", type=POSITIVE_INT, metavar="N",
                        help=f"default {defaults['batch_size']}")
     train.add_argument("--optimizer", metavar="NAME", help=f"default {defaults['optimizer']}")
-    train.add_argument("--lr", type=_positive_float, dest="learning_rate", metavar="X",
+    train.add_argument("--lr", type=POSITIVE_FLOAT, dest="learning_rate", metavar="X",
                        help=f"learning rate (default {defaults['learning_rate']})")
-    train.add_argument("--early-stopping", type=_non_negative_int, metavar="PATIENCE",
+    train.add_argument("--early-stopping", type=NON_NEGATIVE_INT, metavar="PATIENCE",
                        help=f"patience in epochs, 0 turns it off (default "
                             f"{defaults['early_stopping']})")
     train.add_argument("--monitor", choices=["val_accuracy", "val_loss"],
                        help=f"what early stopping watches (default {defaults['monitor']})")
-    train.add_argument("--validation-split", type=_fraction, metavar="X",
+    train.add_argument("--validation-split", type=FRACTION, metavar="X",
                        help=f"default {defaults['validation_split']}")
-    train.add_argument("--seed", type=_non_negative_int, metavar="N",
+    train.add_argument("--seed", type=NON_NEGATIVE_INT, metavar="N",
                        help="default: drawn and recorded in run.json")
-    train.add_argument("--limit", type=_positive_int, metavar="N",
+    train.add_argument("--limit", type=POSITIVE_INT, metavar="N",
                        help="use at most N training and N test images")
     train.add_argument("--out", metavar="RUN_DIR",
                        help="default: runs/<dataset>-<model>-<timestamp>")

@@ -13,27 +13,14 @@ Every lab command also takes --dataset, --epochs, --limit, --seeds, --batch-size
 ``neuronet.cli`` calls ``add_lab_commands`` and runs the chosen ``handler``; it turns
 a ValueError or OSError into one line on stderr and a non-zero exit status.
 """
-import argparse
 import dataclasses
 import os
 import time
 
 from neuronet import datasets
+from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
 from neuronet.lab import (activations, architectures, common, explain, kernels,
                           learning_rate, optimizers, overfitting)
-
-
-def _parsed(convert, valid, expected):
-    """An argparse type: ``convert(text)`` if ``valid`` holds, else a one-line error."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not valid(value):
-            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-        return value
-    return parse
 
 
 def _float_list(text):
@@ -42,16 +29,14 @@ def _float_list(text):
 
 def _choice_list(choices):
     """A comma list whose items are all in ``choices`` (kept in the given order)."""
-    return _parsed(lambda text: text.split(","), lambda items: set(items) <= set(choices),
+    return checked(lambda text: text.split(","), lambda items: set(items) <= set(choices),
                    f"a comma list of {', '.join(choices)}")
 
 
-POSITIVE_INT = _parsed(int, lambda value: value >= 1, "a positive integer")
-POSITIVE_FLOAT = _parsed(float, lambda value: value > 0, "a positive number")
-NUMBERS = _parsed(_float_list, lambda values: len(values) > 0, "a comma list of numbers")
-RATES = _parsed(_float_list, lambda values: min(values) > 0,
+NUMBERS = checked(_float_list, lambda values: len(values) > 0, "a comma list of numbers")
+RATES = checked(_float_list, lambda values: min(values) > 0,
                 "a comma list of positive numbers")
-MODELS = _parsed(lambda text: text.split(","), lambda names: all(
+MODELS = checked(lambda text: text.split(","), lambda names: all(
     name in architectures.model_choices() or name.endswith(".json") for name in names),
     f"a comma list of {', '.join(architectures.model_choices())} or .json model files")
 
@@ -168,7 +153,7 @@ def _add_explain(commands):
     answer = parser.add_mutually_exclusive_group()
     answer.add_argument("--target", type=NUMBERS, metavar="T1,T2,...",
                         help="target outputs: E = 1/2 sum (t - a)^2")
-    answer.add_argument("--label", type=_parsed(int, lambda value: value >= 0,
+    answer.add_argument("--label", type=checked(int, lambda value: value >= 0,
                                                 "a class index >= 0"), metavar="K",
                         help="a class: softmax cross-entropy on the outputs (logits)")
     parser.add_argument("--lr", type=POSITIVE_FLOAT, metavar="ALPHA", default=0.5,
