@@ -31,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 128
 PREDICT_BATCH = 1000
 MODELS = ("mlp", "cnn")
+# Seconds to wait before each timing: OpenBLAS's and OpenMP's idle threads spin for about
+# 0.1 s after their last parallel work and would take cores from whatever runs next.
+SETTLE_S = 0.3
 
 
 # --- the work: the same architectures in both frameworks ---------------------------
@@ -109,6 +112,7 @@ def batches(x, y, steps):
 def time_neuronet_training(model, x, y, steps, warmup):
     for xb, yb in batches(x, y, warmup):
         model.train_on_batch(xb, yb)
+    time.sleep(SETTLE_S)
     start = time.perf_counter()
     for xb, yb in batches(x, y, steps):
         model.train_on_batch(xb, yb)
@@ -128,6 +132,7 @@ def time_torch_training(pair, x, y, steps, warmup):
             optimizer.step()
 
     run(warmup)
+    time.sleep(SETTLE_S)
     start = time.perf_counter()
     run(steps)
     return steps * BATCH / (time.perf_counter() - start)
@@ -135,6 +140,7 @@ def time_torch_training(pair, x, y, steps, warmup):
 
 def time_neuronet_predict(model, x):
     model.predict(x[:PREDICT_BATCH], batch_size=PREDICT_BATCH)
+    time.sleep(SETTLE_S)
     start = time.perf_counter()
     model.predict(x, batch_size=PREDICT_BATCH)
     return len(x) / (time.perf_counter() - start)
@@ -146,6 +152,7 @@ def time_torch_predict(pair, x):
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     with torch.no_grad():
         model(xt[:PREDICT_BATCH])
+        time.sleep(SETTLE_S)
         start = time.perf_counter()
         for i in range(0, len(xt), PREDICT_BATCH):
             model(xt[i:i + PREDICT_BATCH])

@@ -9,7 +9,7 @@ accumulates gradients into the leaves' ``.grad`` with ``+=``, as PyTorch does.
 """
 import contextlib
 
-from neuronet import backend
+from neuronet import backend, parallel
 from neuronet.backend import xp
 
 _grad_enabled = True
@@ -38,7 +38,11 @@ class Function:
     ``None`` where no gradient is needed). Arrays that backward needs are kept
     with ``save_for_backward`` so the engine can free them afterwards.
     ``self.needs_input_grad`` tells forward and backward which gradients are wanted.
+    ``threaded = True`` marks ops that split their work over ``neuronet.parallel``'s
+    threads: a backward pass through one holds BLAS at one thread throughout.
     """
+
+    threaded = False
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -171,16 +175,18 @@ class Tensor:
             raise RuntimeError(
                 "backward() needs a tensor that requires grad: create the leaves with "
                 "requires_grad=True and do not compute under no_grad()")
-        grad = self._initial_grad(grad)
-        grads = {id(self): grad}
-        for node in _topological_order(self):
-            gy = grads.pop(id(node), None)
-            if gy is None:
-                continue
-            if node._ctx is None:
-                node._accumulate(gy)
-            else:
-                _propagate(node._ctx, gy, grads, retain_graph)
+        grads = {id(self): self._initial_grad(grad)}
+        order = _topological_order(self)
+        threaded = any(node._ctx is not None and node._ctx.threaded for node in order)
+        with parallel.single_threaded_blas(hold=threaded):
+            for node in order:
+                gy = grads.pop(id(node), None)
+                if gy is None:
+                    continue
+                if node._ctx is None:
+                    node._accumulate(gy)
+                else:
+                    _propagate(node._ctx, gy, grads, retain_graph)
 
     def _initial_grad(self, grad):
         if grad is None:

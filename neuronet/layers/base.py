@@ -2,7 +2,7 @@
 registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
 import re
 
-from neuronet import backend, initializers, ops
+from neuronet import backend, initializers, ops, parallel
 from neuronet.tensor import Tensor
 
 _name_counts = {}
@@ -78,6 +78,8 @@ class Layer:
         ...         return x * self.factor
     """
 
+    threaded = False  # True: its ops split work over neuronet's threads
+
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None):
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
         self.dtype = backend.resolve_dtype(dtype).name
@@ -131,7 +133,8 @@ class Layer:
             if not self.built:
                 raise TypeError(f"{type(self).__name__}.build must end with "
                                 "super().build(input_shape)")
-        return self.call(x, training=training)
+        with parallel.single_threaded_blas(hold=self.threaded):
+            return self.call(x, training=training)
 
     def _to_input_tensor(self, x):
         if isinstance(x, Tensor):

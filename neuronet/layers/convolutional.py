@@ -47,6 +47,8 @@ class Conv2D(Layer):
         (8, 28, 28, 32)
     """
 
+    threaded = True
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):

@@ -19,6 +19,8 @@ class Pooling2D(Layer):
         (batch, H, W, C) -> (batch, Ho, Wo, C); 'valid': Ho = (H - ph) // sh + 1.
     """
 
+    threaded = True
+
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
         self.pool_size = pair(pool_size, "pool_size", self.describe())

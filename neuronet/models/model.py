@@ -59,6 +59,12 @@ class Model(Trainer, Layer):
 
     # --- layers --------------------------------------------------------------
     @property
+    def threaded(self):
+        """Whether a layer splits work over neuronet's threads (then a call holds BLAS at
+        one thread throughout, see ``neuronet.parallel``)."""
+        return any(layer.threaded for layer in self.layers)
+
+    @property
     def layers(self):
         """The layers held in attributes (directly or in lists/tuples), in attribute order."""
         found = []

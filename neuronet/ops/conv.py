@@ -8,20 +8,20 @@ each block again from the saved input rather than keeping the unrolled matrix (k
 times the input) alive between the passes, and adds the input gradient back window
 by window (col2im) one block at a time.
 """
+from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops import workspace
 from neuronet.ops._utils import as_tensor, check_weight_dtypes, same_dtype
-from neuronet.ops.activation import check_fused_activation, relu_gradient
+from neuronet.ops.activation import check_fused_activation, relu_gradient, relu_in_place
 from neuronet.ops.windows import (check_window_fits, crop, offset_slices, output_size, pad_image,
                                   padded_shape, pair, resolve_padding, windows)
 from neuronet.ops.workspace import scratch
 from neuronet.tensor import Function
 
-# Bytes of the largest per-block array (the unrolled windows or the output): 7.2 MB is
-# 32 images of 14x14 unrolled 3x3x32 windows. Measured on 2 cores: 3.6 MB blocks are 3%
-# faster with one BLAS thread, but with two each BLAS call pays a thread hand-over that
-# costs up to 25% when the machine is shared; whole batches lose the cache (15% slower).
-BLOCK_BYTES = 2 * 3136 * 288 * 4
+# Bytes of the largest per-block array (the unrolled windows or the output). Measured on
+# 2 cores (batch 128, the benchmark's two convolutions, one block per thread at a time):
+# 2 MB is fastest, 1.2x faster than 7 MB blocks and 1.3x faster than 0.5 MB ones.
+BLOCK_BYTES = 2**21
 # Below this many input channels, im2col copies channels-first, one kernel offset at a time
 # (measured: 5x faster for 1 channel, even at 4).
 CHANNELS_FIRST_BELOW = 4
@@ -31,6 +31,8 @@ class Conv2D(Function):
     """y = act(cols @ w2d + b) with cols = im2col(xpad), act = ReLU or the identity;
     with g = gy * act'(y): gw = cols^T @ g, gb = sum of g's rows, gx = col2im(g @ w2d^T)."""
 
+    threaded = True
+
     def forward(self, x, w, b, strides, pads, dilation, activation):
         kh, kw, cin, cout = w.shape
         self.pads, self.strides, self.dilation = pads, strides, dilation
@@ -39,16 +41,20 @@ class Conv2D(Function):
         self.slices = offset_slices((kh, kw), self.out_hw, strides, dilation)
         self.relu = activation == "relu"
         pixels = self.out_hw[0] * self.out_hw[1]
-        self.per_block = max(1, BLOCK_BYTES // (pixels * max(kh * kw * cin, cout) * x.itemsize))
+        widest = pixels * max(kh * kw * cin, cout) * x.itemsize
+        self.per_block = parallel.block_size(x.shape[0], BLOCK_BYTES // widest)
         y = workspace.empty((x.shape[0] * pixels, cout), x.dtype)
         w2d = w.reshape(-1, cout)
-        for images, rows in self._blocks(x.shape[0]):
-            y_block = y[rows]
-            xp.matmul(self._unrolled(x[images], w.shape), w2d, out=y_block)
-            if b is not None:
-                y_block += b
-            if self.relu:
-                xp.maximum(y_block, 0, out=y_block)
+
+        def convolve(blocks):
+            for images, rows in blocks:
+                y_block = y[rows]
+                xp.matmul(self._unrolled(x[images], w.shape), w2d, out=y_block)
+                if b is not None:
+                    y_block += b
+                if self.relu:
+                    relu_in_place(y_block)
+        parallel.map_parts(convolve, self._blocks(x.shape[0]))
         self.save_for_backward(x, w, y if self.relu else None)
         return y.reshape((x.shape[0],) + self.out_hw + (cout,))
 
@@ -58,19 +64,25 @@ class Conv2D(Function):
         gy2d = gy.reshape(-1, cout)
         needs_x, needs_w, needs_b = self.needs_input_grad
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
-        gw = xp.zeros((w.size // cout, cout), dtype=gy.dtype) if needs_w else None
-        gb = xp.zeros(cout, dtype=gy.dtype) if needs_b else None
-        for images, rows in self._blocks(x.shape[0]):
-            g = gy2d[rows]
-            if self.relu:
-                g = relu_gradient(g, y[rows], out=scratch("conv2d.g", g.shape, g.dtype))
-            if needs_b:
-                # A matrix-vector product sums the rows several times faster than sum(axis=0).
-                gb += xp.ones(len(g), dtype=g.dtype) @ g
-            if needs_w:
-                gw += self._unrolled(x[images], w.shape).T @ g
-            if needs_x:
-                gx[images] = self._col2im(g, w, x[images].shape)
+
+        def differentiate(blocks):
+            """Writes the blocks' gx; returns their partial gw and gb."""
+            gw = xp.zeros((w.size // cout, cout), dtype=gy.dtype) if needs_w else None
+            gb = xp.zeros(cout, dtype=gy.dtype) if needs_b else None
+            for images, rows in blocks:
+                g = gy2d[rows]
+                if self.relu:
+                    g = relu_gradient(g, y[rows], out=scratch("conv2d.g", g.shape, g.dtype))
+                if needs_b:
+                    # A matrix-vector product sums the rows several times faster than sum(axis=0).
+                    gb += xp.ones(len(g), dtype=g.dtype) @ g
+                if needs_w:
+                    gw += self._unrolled(x[images], w.shape).T @ g
+                if needs_x:
+                    gx[images] = self._col2im(g, w, x[images].shape)
+            return gw, gb
+        partials = parallel.map_parts(differentiate, self._blocks(x.shape[0]))
+        gw, gb = (parallel.sum_partials(part) for part in zip(*partials))
         return gx, None if gw is None else gw.reshape(w.shape), gb
 
     def _blocks(self, n):

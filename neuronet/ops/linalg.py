@@ -1,8 +1,9 @@
 """Matrix product, and the fully connected layer's fused product + bias + ReLU."""
+from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops._utils import (as_tensor, check_weight_dtypes, operands, same_dtype,
                                  unbroadcast)
-from neuronet.ops.activation import check_fused_activation, relu_gradient
+from neuronet.ops.activation import check_fused_activation, relu_gradient, relu_in_place
 from neuronet.tensor import Function
 
 
@@ -46,26 +47,66 @@ def matmul(a, b):
 
 class Dense(Function):
     """y = act(x @ w + b), act = ReLU or the identity, in one pass over y;
-    with g = gy * act'(y): gx = g @ w^T, gw = x^T @ g, gb = sum of g's rows."""
+    with g = gy * act'(y): gx = g @ w^T, gw = x^T @ g, gb = sum of g's rows.
+
+    Inside a model with threaded ops (BLAS held at one thread), big products are split
+    by rows over neuronet's threads; elsewhere BLAS's own threads run them."""
 
     def forward(self, x, w, b, activation):
         self.relu = activation == "relu"
-        y = x @ w
-        if b is not None:
-            y += b
-        if self.relu:
-            xp.maximum(y, 0, out=y)
+        y = xp.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
+
+        def multiply(blocks):
+            for rows in blocks:
+                y_rows = y[rows]
+                xp.matmul(x[rows], w, out=y_rows)
+                if b is not None:
+                    y_rows += b
+                if self.relu:
+                    relu_in_place(y_rows)
+        parallel.map_parts(multiply, _row_blocks(x.shape[0], w.size))
         self.save_for_backward(x, w, y if self.relu else None)
         return y
 
     def backward(self, gy):
         x, w, y = self.saved
-        g = relu_gradient(gy, y) if self.relu else gy
-        gx = g @ w.T if self.needs_input_grad[0] else None
-        gw = x.T @ g if self.needs_input_grad[1] else None
-        # A matrix-vector product sums the rows several times faster than sum(axis=0).
-        gb = xp.ones(len(g), dtype=g.dtype) @ g if self.needs_input_grad[2] else None
+        needs_x, needs_w, needs_b = self.needs_input_grad
+        gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
+
+        def differentiate(blocks):
+            """Writes the rows' gx; returns their partial gw and gb."""
+            gw = gb = None
+            for rows in blocks:
+                g = relu_gradient(gy[rows], y[rows]) if self.relu else gy[rows]
+                if needs_x:
+                    xp.matmul(g, w.T, out=gx[rows])
+                if needs_w:
+                    gw = _plus(gw, x[rows].T @ g)
+                if needs_b:
+                    # A matrix-vector product sums the rows several times faster than sum(axis=0).
+                    gb = _plus(gb, xp.ones(len(g), dtype=g.dtype) @ g)
+            return gw, gb
+        partials = parallel.map_parts(differentiate, _row_blocks(x.shape[0], w.size))
+        gw, gb = (parallel.sum_partials(part) for part in zip(*partials))
         return gx, gw, gb
+
+
+# Products of fewer multiply-adds than this run in one piece (threads cost ~50 us).
+PARALLEL_FROM = 2**22
+
+
+def _row_blocks(rows, weights):
+    """Slices of the batch's rows: one per thread for a big product while BLAS is held
+    at one thread, else all of them."""
+    if rows * weights < PARALLEL_FROM or not parallel.blas_held():
+        return [slice(None)]
+    bounds = [rows * k // parallel.get_num_threads()
+              for k in range(parallel.get_num_threads() + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:]) if stop > start]
+
+
+def _plus(total, array):
+    return array if total is None else total + array
 
 
 def dense(x, w, b=None, activation=None):

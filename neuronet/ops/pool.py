@@ -10,6 +10,7 @@ that holds its first maximum (one byte per output), so backward is one compariso
 and one product per tap. When the windows do not overlap, each tap's gradient is
 written straight into the input gradient instead of being accumulated.
 """
+from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops import reduce, workspace
 from neuronet.ops._utils import as_tensor
@@ -26,6 +27,7 @@ class _Pool2D(Function):
     """Shared geometry: blocks of images, padding, the taps' views and the gradient."""
 
     fill = 0.0
+    threaded = True
 
     def plan(self, x, pool, strides, pads):
         """Work out the output size, the taps and the blocks for x; returns the y shape."""
@@ -38,7 +40,7 @@ class _Pool2D(Function):
         self.padded_shape = padded_shape(x.shape, pads)
         tiled = (self.out_hw[0] * pool[0], self.out_hw[1] * pool[1]) == self.padded_shape[1:3]
         self.tiles_exactly = tiled and not self.overlapping
-        self.per_block = max(1, BLOCK_BYTES // max(x[:1].nbytes, 1))
+        self.per_block = parallel.block_size(x.shape[0], BLOCK_BYTES // max(x[:1].nbytes, 1))
         return (x.shape[0],) + self.out_hw + (x.shape[3],)
 
     def blocks(self):
@@ -57,22 +59,28 @@ class _Pool2D(Function):
         gradient of tap k for a block of images into ``out`` and returns it; the taps'
         gradients add up where windows overlap."""
         gx = xp.empty(self.x_shape, dtype=dtype)
-        for images in self.blocks():
-            gxpad = gx[images]
-            if self.padded:
-                gxpad = scratch("pool2d.gxpad", padded_shape(gxpad.shape, self.pads), dtype)
-            if not self.tiles_exactly:
-                gxpad[...] = 0
-            tap_shape = (len(gxpad),) + self.out_hw + (self.x_shape[3],)
-            tap = scratch("pool2d.tap", tap_shape, dtype) if self.overlapping else None
-            for k, index in enumerate(self.slices):
-                if self.overlapping:
-                    gxpad[index] += tap_gradient(k, images, out=tap)
-                else:
-                    tap_gradient(k, images, out=gxpad[index])
-            if self.padded:
-                gx[images] = crop(gxpad, self.pads, self.x_shape[1:3])
+
+        def scatter_blocks(blocks):
+            for images in blocks:
+                self._scatter_block(tap_gradient, gx, images)
+        parallel.map_parts(scatter_blocks, self.blocks())
         return gx
+
+    def _scatter_block(self, tap_gradient, gx, images):
+        gxpad = gx[images]
+        if self.padded:
+            gxpad = scratch("pool2d.gxpad", padded_shape(gxpad.shape, self.pads), gx.dtype)
+        if not self.tiles_exactly:
+            gxpad[...] = 0
+        tap_shape = (len(gxpad),) + self.out_hw + (self.x_shape[3],)
+        tap = scratch("pool2d.tap", tap_shape, gx.dtype) if self.overlapping else None
+        for k, index in enumerate(self.slices):
+            if self.overlapping:
+                gxpad[index] += tap_gradient(k, images, out=tap)
+            else:
+                tap_gradient(k, images, out=gxpad[index])
+        if self.padded:
+            gx[images] = crop(gxpad, self.pads, self.x_shape[1:3])
 
 
 class MaxPool2D(_Pool2D):
@@ -90,9 +98,12 @@ class MaxPool2D(_Pool2D):
         first = None
         if any(self.needs_input_grad):
             first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.slices) - 1))
-        for images in self.blocks():
-            self._maximum(self.taps(x[images]), y[images],
-                          None if first is None else first[images])
+
+        def pool(blocks):
+            for images in blocks:
+                self._maximum(self.taps(x[images]), y[images],
+                              None if first is None else first[images])
+        parallel.map_parts(pool, self.blocks())
         self.save_for_backward(first)
         return y
 
@@ -125,12 +136,15 @@ class AvgPool2D(_Pool2D):
     def forward(self, x, pool, strides, pads):
         y = workspace.empty(self.plan(x, pool, strides, pads), x.dtype)
         self.counts = _real_pixel_counts(x.shape[1:3], pool, strides, pads, self.out_hw, x.dtype)
-        for images in self.blocks():
-            taps, y_block = self.taps(x[images]), y[images]
-            xp.copyto(y_block, taps[0])
-            for tap in taps[1:]:
-                y_block += tap
-            y_block /= self.counts
+
+        def pool(blocks):
+            for images in blocks:
+                taps, y_block = self.taps(x[images]), y[images]
+                xp.copyto(y_block, taps[0])
+                for tap in taps[1:]:
+                    y_block += tap
+                y_block /= self.counts
+        parallel.map_parts(pool, self.blocks())
         return y
 
     def backward(self, gy):

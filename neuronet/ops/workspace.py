@@ -10,6 +10,8 @@ avoid it, both per thread:
   ``scratch`` call with the same ``purpose``, and must never be returned, stored on a
   tensor or saved for backward. Each purpose names one temporary of one op, so two
   live scratch arrays never share memory.
+- ``zeros(shape, dtype)``: a read-only array of zeros, an operand for ufuncs that
+  are several times faster between two arrays than between an array and a scalar.
 - ``empty(shape, dtype)``: an op's result, like ``numpy.empty``. A big one comes from
   a buffer that no array uses any more (its reference count shows that no view of
   it is alive), so results that are still referenced are never overwritten.
@@ -29,6 +31,7 @@ KEPT_RESULT_BUFFERS = 8
 class _Buffers(threading.local):
     def __init__(self):
         self.scratch = {}
+        self.zeros = {}
         self.results = []
 
 
@@ -44,6 +47,18 @@ def scratch(purpose, shape, dtype):
     if buffer is None or buffer.size < size:
         buffer = xp.empty(size, dtype=dtype)
         _buffers.scratch[key] = buffer
+    return buffer[:size].reshape(shape)
+
+
+def zeros(shape, dtype):
+    """A read-only array of zeros of ``shape`` and ``dtype`` (kept and reused)."""
+    size = math.prod(shape)
+    dtype = xp.dtype(dtype)
+    buffer = _buffers.zeros.get(dtype)
+    if buffer is None or buffer.size < size:
+        buffer = xp.zeros(size, dtype=dtype)
+        buffer.flags.writeable = False
+        _buffers.zeros[dtype] = buffer
     return buffer[:size].reshape(shape)
 
 
@@ -88,4 +103,5 @@ def _keep(buffer):
 def release():
     """Free this thread's buffers (they are made again on demand)."""
     _buffers.scratch.clear()
+    _buffers.zeros.clear()
     _buffers.results.clear()
