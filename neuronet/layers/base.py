@@ -126,6 +126,13 @@ class Layer:
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
     def __call__(self, x, training=False):
+        x = self._prepared_input(x)
+        with parallel.single_threaded_blas(hold=self.threaded):
+            return self.call(x, training=training)
+
+    def _prepared_input(self, x):
+        """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the
+        layer on its first call."""
         x = self._to_input_tensor(x)
         self.input_spec().check(self, x.shape)
         if not self.built:
@@ -133,8 +140,7 @@ class Layer:
             if not self.built:
                 raise TypeError(f"{type(self).__name__}.build must end with "
                                 "super().build(input_shape)")
-        with parallel.single_threaded_blas(hold=self.threaded):
-            return self.call(x, training=training)
+        return x
 
     def _to_input_tensor(self, x):
         if isinstance(x, Tensor):

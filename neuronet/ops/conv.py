@@ -13,6 +13,7 @@ from neuronet.backend import xp
 from neuronet.ops import workspace
 from neuronet.ops._utils import as_tensor, check_weight_dtypes, same_dtype
 from neuronet.ops.activation import check_fused_activation, relu_gradient, relu_in_place
+from neuronet.ops.pool import max_tap_gradient, pool_maximum
 from neuronet.ops.windows import (check_window_fits, crop, offset_slices, output_size, pad_image,
                                   padded_shape, pair, resolve_padding, windows)
 from neuronet.ops.workspace import scratch
@@ -28,40 +29,69 @@ CHANNELS_FIRST_BELOW = 4
 
 
 class Conv2D(Function):
-    """y = act(cols @ w2d + b) with cols = im2col(xpad), act = ReLU or the identity;
-    with g = gy * act'(y): gw = cols^T @ g, gb = sum of g's rows, gx = col2im(g @ w2d^T)."""
+    """z = cols @ w2d + b with cols = im2col(xpad); y = act(z), act = ReLU or the
+    identity, or with ``max_pool`` y = act(max of z over each pool window) (ReLU
+    commutes with the maximum, so it runs on the pooled values).
+
+    Backward: g = dL/dz is gy * act'(y), sent with ``max_pool`` to each window's first
+    maximum; then gw = cols^T @ g, gb = sum of g's rows, gx = col2im(g @ w2d^T).
+    """
 
     threaded = True
 
-    def forward(self, x, w, b, strides, pads, dilation, activation):
+    def forward(self, x, w, b, strides, pads, dilation, activation, max_pool):
         kh, kw, cin, cout = w.shape
         self.pads, self.strides, self.dilation = pads, strides, dilation
         self.out_hw = tuple(output_size(n, p, k, s, d) for n, p, k, s, d in
                             zip(x.shape[1:3], pads, (kh, kw), strides, dilation))
         self.slices = offset_slices((kh, kw), self.out_hw, strides, dilation)
         self.relu = activation == "relu"
-        pixels = self.out_hw[0] * self.out_hw[1]
-        widest = pixels * max(kh * kw * cin, cout) * x.itemsize
+        widest = self.out_hw[0] * self.out_hw[1] * max(kh * kw * cin, cout) * x.itemsize
         self.per_block = parallel.block_size(x.shape[0], BLOCK_BYTES // widest)
-        y = workspace.empty((x.shape[0] * pixels, cout), x.dtype)
+        y = workspace.empty(self._planned_output(x.shape[0], cout, max_pool), x.dtype)
+        first = None
+        if max_pool is not None and any(self.needs_input_grad):
+            first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.pool_slices) - 1))
         w2d = w.reshape(-1, cout)
 
         def convolve(blocks):
-            for images, rows in blocks:
-                y_block = y[rows]
-                xp.matmul(self._unrolled(x[images], w.shape), w2d, out=y_block)
+            for images in blocks:
+                z = self._z_buffer(y, images, cout)
+                xp.matmul(self._unrolled(x[images], w.shape), w2d, out=z)
                 if b is not None:
-                    y_block += b
+                    z += b
+                y_block = y[images]
+                if max_pool is not None:
+                    pool_maximum([z.reshape(y_block.shape[:1] + self.out_hw + (cout,))[index]
+                                  for index in self.pool_slices],
+                                 y_block, None if first is None else first[images])
                 if self.relu:
                     relu_in_place(y_block)
         parallel.map_parts(convolve, self._blocks(x.shape[0]))
-        self.save_for_backward(x, w, y if self.relu else None)
-        return y.reshape((x.shape[0],) + self.out_hw + (cout,))
+        self.save_for_backward(x, w, y if self.relu else None, first)
+        return y
+
+    def _planned_output(self, n, cout, max_pool):
+        """The output shape; with ``max_pool``, also the pool's geometry."""
+        self.pool = max_pool
+        if max_pool is None:
+            return (n,) + self.out_hw + (cout,)
+        pooled_hw = (self.out_hw[0] // max_pool[0], self.out_hw[1] // max_pool[1])
+        self.pool_slices = offset_slices(max_pool, pooled_hw, max_pool)
+        self.tiles_exactly = pooled_hw[0] * max_pool[0] == self.out_hw[0] and \
+            pooled_hw[1] * max_pool[1] == self.out_hw[1]
+        return (n,) + pooled_hw + (cout,)
+
+    def _z_buffer(self, y, images, cout):
+        """Where a block's z goes: its rows of y, or with ``max_pool`` a scratch buffer."""
+        if self.pool is None:
+            return y[images].reshape(-1, cout)
+        count = images.stop - images.start
+        return scratch("conv2d.z", (count * self.out_hw[0] * self.out_hw[1], cout), y.dtype)
 
     def backward(self, gy):
-        x, w, y = self.saved
+        x, w, y, first = self.saved
         cout = w.shape[3]
-        gy2d = gy.reshape(-1, cout)
         needs_x, needs_w, needs_b = self.needs_input_grad
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
 
@@ -69,10 +99,8 @@ class Conv2D(Function):
             """Writes the blocks' gx; returns their partial gw and gb."""
             gw = xp.zeros((w.size // cout, cout), dtype=gy.dtype) if needs_w else None
             gb = xp.zeros(cout, dtype=gy.dtype) if needs_b else None
-            for images, rows in blocks:
-                g = gy2d[rows]
-                if self.relu:
-                    g = relu_gradient(g, y[rows], out=scratch("conv2d.g", g.shape, g.dtype))
+            for images in blocks:
+                g = self._z_gradient(gy, y, first, images)
                 if needs_b:
                     # A matrix-vector product sums the rows several times faster than sum(axis=0).
                     gb += xp.ones(len(g), dtype=g.dtype) @ g
@@ -85,13 +113,26 @@ class Conv2D(Function):
         gw, gb = (parallel.sum_partials(part) for part in zip(*partials))
         return gx, None if gw is None else gw.reshape(w.shape), gb
 
+    def _z_gradient(self, gy, y, first, images):
+        """dL/dz of a block as (rows, C_out): gy through the ReLU, then with ``max_pool``
+        to the first maximum of each window (zero elsewhere)."""
+        g = gy[images]
+        if self.relu:
+            g = relu_gradient(g, y[images], out=scratch("conv2d.g_act", g.shape, g.dtype))
+        if self.pool is None:
+            return g.reshape(-1, g.shape[-1])
+        gz = scratch("conv2d.gz", (len(g),) + self.out_hw + g.shape[-1:], g.dtype)
+        if not self.tiles_exactly:
+            gz[...] = 0
+        for k, index in enumerate(self.pool_slices):
+            max_tap_gradient(g, first[images], k, out=gz[index])
+        return gz.reshape(-1, g.shape[-1])
+
     def _blocks(self, n):
-        """(images, rows) slices of each block of ``per_block`` images: about BLOCK_BYTES
-        of the unrolled windows or of the output, whichever is wider."""
-        pixels = self.out_hw[0] * self.out_hw[1]
+        """Slices of the images of each block of ``per_block``: about BLOCK_BYTES of the
+        unrolled windows or of z, whichever is wider."""
         for start in range(0, n, self.per_block):
-            stop = min(n, start + self.per_block)
-            yield slice(start, stop), slice(start * pixels, stop * pixels)
+            yield slice(start, min(n, start + self.per_block))
 
     def _unrolled(self, x, w_shape):
         """im2col of a block: its (M * Ho * Wo, kh * kw * C_in) windows, in a scratch buffer.
@@ -146,16 +187,19 @@ def _check_conv_shapes(x, w, b):
     check_weight_dtypes("conv2d", x, w, b)
 
 
-def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None):
+def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None,
+           max_pool=None):
     """2-D convolution (cross-correlation, as in Keras and PyTorch) of channels-last images,
-    optionally followed by a fused ReLU.
+    optionally followed by a fused ReLU and a fused max-pool.
 
     z[n, i, j, o] = b[o] + sum_{p, q, c} xpad[n, i*sh + p*dh, j*sw + q*dw, c] * w[p, q, c, o]
-    y = z, or y = max(z, 0) with ``activation='relu'``
+    y = z, or y = max(z, 0) with ``activation='relu'``;
+    with ``max_pool=(ph, pw)``: y[n, i, j, o] = act(max_{p < ph, q < pw} z[n, i*ph + p, j*pw + q, o])
 
     dz/dw[p, q, c, o] = xpad[n, i*sh + p*dh, j*sw + q*dw, c];  dz/db[o] = 1;
     dz/dxpad[n, i*sh + p*dh, j*sw + q*dw, c] = w[p, q, c, o] (added over every window
-    that covers the pixel);  dy/dz = 1 where y > 0, else 0 (ReLU).
+    that covers the pixel);  dy/dz = 1 where y > 0, else 0 (ReLU); with max_pool, only at
+    each window's first maximum (row-major, as max_pool2d).
 
     Args:
         x: (N, H, W, C_in) images.
@@ -166,9 +210,14 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None
             pixel at the bottom / right), an int, (ph, pw) or ((top, bottom), (left, right)).
         dilation: int or (dh, dw): spacing between kernel taps.
         activation: None or 'relu' (fused: no separate pass over the output).
+        max_pool: None, or an int or (ph, pw): max-pool z over windows of that size side
+            by side ('valid': rows and columns left over are dropped), equal to
+            ``max_pool2d(conv2d(...), max_pool)`` but computed in the convolution's
+            blocks, so the full-size output never leaves the cache.
 
     Shape:
-        (N, H, W, C_in) -> (N, Ho, Wo, C_out), Ho = (H + top + bottom - (kh-1)*dh - 1) // sh + 1.
+        (N, H, W, C_in) -> (N, Ho, Wo, C_out), Ho = (H + top + bottom - (kh-1)*dh - 1) // sh + 1;
+        with max_pool: (N, Ho // ph, Wo // pw, C_out).
 
     Example:
         >>> y = conv2d(x, w, b, strides=2, padding="same")   # (8, 28, 28, 1) -> (8, 14, 14, 32)
@@ -181,5 +230,17 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None
     pads = resolve_padding(padding, x.shape[1:3], w.shape[:2], strides, dilation, "conv2d")
     check_window_fits(x.shape, pads, w.shape[:2], dilation, "conv2d")
     check_fused_activation("conv2d", activation)
+    if max_pool is not None:
+        max_pool = pair(max_pool, "max_pool", "conv2d")
+        _check_pool_fits(x.shape, pads, w.shape[:2], strides, dilation, max_pool)
     return Conv2D.apply(x, w, b, strides=strides, pads=pads, dilation=dilation,
-                        activation=activation)
+                        activation=activation, max_pool=max_pool)
+
+
+def _check_pool_fits(x_shape, pads, kernel_hw, strides, dilation, max_pool):
+    out_hw = tuple(output_size(n, p, k, s, d) for n, p, k, s, d in
+                   zip(x_shape[1:3], pads, kernel_hw, strides, dilation))
+    if out_hw[0] < max_pool[0] or out_hw[1] < max_pool[1]:
+        raise ValueError(f"conv2d: the max_pool window {max_pool[0]}x{max_pool[1]} is larger "
+                         f"than the convolution's {out_hw[0]}x{out_hw[1]} output "
+                         f"(input shape {x_shape})")

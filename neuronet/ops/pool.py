@@ -84,12 +84,8 @@ class _Pool2D(Function):
 
 
 class MaxPool2D(_Pool2D):
-    """y = max over the window; the gradient goes to its first maximum (row-major).
-
-    Forward keeps the index k of that tap per window: scanning the taps in order, a
-    tap strictly greater than the running maximum is the new first maximum and has a
-    larger index than any before it, so ``first = max(first, k * (tap > y))``.
-    """
+    """y = max over the window; the gradient goes to its first maximum (row-major),
+    whose tap index forward keeps per window (``pool_maximum``)."""
 
     fill = -xp.inf
 
@@ -101,33 +97,44 @@ class MaxPool2D(_Pool2D):
 
         def pool(blocks):
             for images in blocks:
-                self._maximum(self.taps(x[images]), y[images],
-                              None if first is None else first[images])
+                pool_maximum(self.taps(x[images]), y[images],
+                             None if first is None else first[images])
         parallel.map_parts(pool, self.blocks())
         self.save_for_backward(first)
         return y
-
-    @staticmethod
-    def _maximum(taps, y, first):
-        """y = the taps' maximum; first (if not None) = the index of the first maximum."""
-        xp.copyto(y, taps[0])
-        if first is not None:
-            greater = scratch("max_pool2d.greater", y.shape, bool)
-            marks = scratch("max_pool2d.marks", y.shape, first.dtype)
-        for k, tap in enumerate(taps[1:], start=1):
-            if first is not None:
-                xp.greater(tap, y, out=greater)
-                xp.multiply(greater, first.dtype.type(k), out=marks)
-                xp.maximum(first, marks, out=first)
-            xp.maximum(y, tap, out=y)
 
     def backward(self, gy):
         first = self.saved[0]
 
         def tap_gradient(k, images, out):
-            chosen = xp.equal(first[images], k, out=scratch("max_pool2d.chosen", out.shape, bool))
-            return xp.multiply(gy[images], chosen, out=out)
+            return max_tap_gradient(gy[images], first[images], k, out)
         return self.scatter(tap_gradient, gy.dtype)
+
+
+def pool_maximum(taps, y, first):
+    """y = the maximum of the taps (views of the same shape as y); first, unless None,
+    = the index of the first tap that holds it (first must hold zeros on entry).
+
+    Scanning the taps in order, a tap strictly greater than the running maximum is the
+    new first maximum and has a larger index than any before it, so
+    ``first = max(first, k * (tap > y))``.
+    """
+    xp.copyto(y, taps[0])
+    if first is not None:
+        greater = scratch("max_pool2d.greater", y.shape, bool)
+        marks = scratch("max_pool2d.marks", y.shape, first.dtype)
+    for k, tap in enumerate(taps[1:], start=1):
+        if first is not None:
+            xp.greater(tap, y, out=greater)
+            xp.multiply(greater, first.dtype.type(k), out=marks)
+            xp.maximum(first, marks, out=first)
+        xp.maximum(y, tap, out=y)
+
+
+def max_tap_gradient(gy, first, k, out):
+    """The gradient that reaches tap k of each window: gy where first == k, else 0."""
+    chosen = xp.equal(first, k, out=scratch("max_pool2d.chosen", out.shape, bool))
+    return xp.multiply(gy, chosen, out=out)
 
 
 class AvgPool2D(_Pool2D):
