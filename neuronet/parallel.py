@@ -84,8 +84,11 @@ def map_parts(work, items):
         workers = _started_workers(len(parts) - 1)
         for worker, part in zip(workers, parts[1:]):
             worker.start(work, part)
-        first = _run_part(work, parts[0])
-        return [first] + [worker.result() for worker in workers]
+        try:
+            first = _run_part(work, parts[0])
+        finally:  # every worker is waited for, even when the first part fails
+            outcomes = [worker.wait() for worker in workers]
+        return [first] + [_value_of(outcome) for outcome in outcomes]
 
 
 def sum_partials(arrays):
@@ -96,6 +99,13 @@ def sum_partials(arrays):
     for array in arrays[1:]:
         total += array
     return total
+
+
+def _value_of(outcome):
+    value, error = outcome
+    if error is not None:
+        raise error
+    return value
 
 
 def _run_part(work, part):
@@ -121,14 +131,11 @@ class _Worker:
         self._task = (work, part)
         self._go.release()
 
-    def result(self):
-        """Wait for the part; its result, or its exception raised here."""
+    def wait(self):
+        """Wait for the part; (its result, None) or (None, the exception it raised)."""
         self._done.acquire()
-        value, error = self._outcome
-        self._outcome = None
-        if error is not None:
-            raise error
-        return value
+        outcome, self._outcome = self._outcome, None
+        return outcome
 
     def _loop(self):
         while True:
@@ -137,7 +144,7 @@ class _Worker:
             self._task = None
             try:
                 self._outcome = (_run_part(work, part), None)
-            except BaseException as error:  # handed to the caller of result()
+            except BaseException as error:  # raised again in the thread that waits
                 self._outcome = (None, error)
             self._done.release()
 
