@@ -8,6 +8,8 @@ each block again from the saved input rather than keeping the unrolled matrix (k
 times the input) alive between the passes, and adds the input gradient back window
 by window (col2im) one block at a time.
 """
+import math
+
 from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops import workspace
@@ -56,15 +58,15 @@ class Conv2D(Function):
 
         def convolve(blocks):
             for images in blocks:
-                z = self._z_buffer(y, images, cout)
-                xp.matmul(self._unrolled(x[images], w.shape), w2d, out=z)
+                cols = self._unrolled(x[images], w.shape, by_pool_tap=max_pool is not None)
+                z = self._z_buffer(y, images, len(cols), cout)
+                xp.matmul(cols, w2d, out=z)
                 if b is not None:
                     z += b
                 y_block = y[images]
-                if max_pool is not None:
-                    pool_maximum([z.reshape(y_block.shape[:1] + self.out_hw + (cout,))[index]
-                                  for index in self.pool_slices],
-                                 y_block, None if first is None else first[images])
+                if max_pool is not None:  # z's rows come pool tap by pool tap
+                    pool_maximum(list(z.reshape((-1,) + y_block.shape)), y_block,
+                                 None if first is None else first[images])
                 if self.relu:
                     relu_in_place(y_block)
         parallel.map_parts(convolve, self._blocks(x.shape[0]))
@@ -82,30 +84,31 @@ class Conv2D(Function):
             pooled_hw[1] * max_pool[1] == self.out_hw[1]
         return (n,) + pooled_hw + (cout,)
 
-    def _z_buffer(self, y, images, cout):
+    def _z_buffer(self, y, images, rows, cout):
         """Where a block's z goes: its rows of y, or with ``max_pool`` a scratch buffer."""
         if self.pool is None:
             return y[images].reshape(-1, cout)
-        count = images.stop - images.start
-        return scratch("conv2d.z", (count * self.out_hw[0] * self.out_hw[1], cout), y.dtype)
+        return scratch("conv2d.z", (rows, cout), y.dtype)
 
     def backward(self, gy):
         x, w, y, first = self.saved
         cout = w.shape[3]
         needs_x, needs_w, needs_b = self.needs_input_grad
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
+        # Rows pool tap by pool tap, as forward, unless col2im needs them image by image.
+        by_pool_tap = self.pool is not None and not needs_x
 
         def differentiate(blocks):
             """Writes the blocks' gx; returns their partial gw and gb."""
             gw = xp.zeros((w.size // cout, cout), dtype=gy.dtype) if needs_w else None
             gb = xp.zeros(cout, dtype=gy.dtype) if needs_b else None
             for images in blocks:
-                g = self._z_gradient(gy, y, first, images)
+                g = self._z_gradient(gy, y, first, images, by_pool_tap)
                 if needs_b:
                     # A matrix-vector product sums the rows several times faster than sum(axis=0).
                     gb += xp.ones(len(g), dtype=g.dtype) @ g
                 if needs_w:
-                    gw += self._unrolled(x[images], w.shape).T @ g
+                    gw += self._unrolled(x[images], w.shape, by_pool_tap).T @ g
                 if needs_x:
                     gx[images] = self._col2im(g, w, x[images].shape)
             return gw, gb
@@ -113,19 +116,25 @@ class Conv2D(Function):
         gw, gb = (parallel.sum_partials(part) for part in zip(*partials))
         return gx, None if gw is None else gw.reshape(w.shape), gb
 
-    def _z_gradient(self, gy, y, first, images):
+    def _z_gradient(self, gy, y, first, images, by_pool_tap):
         """dL/dz of a block as (rows, C_out): gy through the ReLU, then with ``max_pool``
-        to the first maximum of each window (zero elsewhere)."""
+        to the first maximum of each window (zero elsewhere), in rows image by image or
+        pool tap by pool tap (then without the rows that no window covers)."""
         g = gy[images]
         if self.relu:
             g = relu_gradient(g, y[images], out=scratch("conv2d.g_act", g.shape, g.dtype))
         if self.pool is None:
             return g.reshape(-1, g.shape[-1])
-        gz = scratch("conv2d.gz", (len(g),) + self.out_hw + g.shape[-1:], g.dtype)
-        if not self.tiles_exactly:
-            gz[...] = 0
-        for k, index in enumerate(self.pool_slices):
-            max_tap_gradient(g, first[images], k, out=gz[index])
+        if by_pool_tap:
+            gz = scratch("conv2d.gz", (len(self.pool_slices),) + g.shape, g.dtype)
+            for k, gz_tap in enumerate(gz):
+                max_tap_gradient(g, first[images], k, out=gz_tap)
+        else:
+            gz = scratch("conv2d.gz", (len(g),) + self.out_hw + g.shape[-1:], g.dtype)
+            if not self.tiles_exactly:
+                gz[...] = 0
+            for k, index in enumerate(self.pool_slices):
+                max_tap_gradient(g, first[images], k, out=gz[index])
         return gz.reshape(-1, g.shape[-1])
 
     def _blocks(self, n):
@@ -134,28 +143,44 @@ class Conv2D(Function):
         for start in range(0, n, self.per_block):
             yield slice(start, min(n, start + self.per_block))
 
-    def _unrolled(self, x, w_shape):
-        """im2col of a block: its (M * Ho * Wo, kh * kw * C_in) windows, in a scratch buffer.
+    def _unrolled(self, x, w_shape, by_pool_tap=False):
+        """im2col of a block: its (rows, kh * kw * C_in) windows, in a scratch buffer.
 
-        With few channels the copy runs one kernel offset at a time into a transposed
-        buffer (channels first): long contiguous rows instead of runs of kw * C_in values.
+        Rows go image by image (n, i, j), or with ``by_pool_tap`` pool tap by pool tap
+        (p, q, n, i // ph, j // pw), so that each tap of the max-pool is a contiguous run
+        of z's rows (and windows no pool window covers are left out). With few channels
+        the copy runs one kernel offset at a time into a transposed buffer (channels
+        first): long contiguous rows instead of runs of kw * C_in values.
         """
         kh, kw, cin, _ = w_shape
         xpad = x
         if any(self.pads[0]) or any(self.pads[1]):
             xpad = pad_image(x, self.pads, 0, out=scratch("conv2d.xpad", padded_shape(
                 x.shape, self.pads), x.dtype))
-        rows = x.shape[0] * self.out_hw[0] * self.out_hw[1]
+        view = windows(xpad, (kh, kw), self.out_hw, self.strides, self.dilation)
+        if by_pool_tap:
+            view = self._by_pool_tap(view)
+        positions = view.shape[:-3]
+        rows = math.prod(positions)
         if cin < CHANNELS_FIRST_BELOW:
             cols_t = scratch("conv2d.cols", (kh * kw * cin, rows), x.dtype)
-            slabs = cols_t.reshape((kh * kw, cin, x.shape[0]) + self.out_hw)
-            for slab, index in zip(slabs, self.slices):
-                slab[...] = xpad[index].transpose(3, 0, 1, 2)
+            slabs = cols_t.reshape((kh, kw, cin) + positions)
+            by_offset = view.transpose((-3, -2, -1) + tuple(range(len(positions))))
+            for p in range(kh):
+                for q in range(kw):
+                    slabs[p, q] = by_offset[p, q]
             return cols_t.T
         cols = scratch("conv2d.cols", (rows, kh * kw * cin), x.dtype)
-        cols.reshape((x.shape[0],) + self.out_hw + (kh, kw, cin))[...] = windows(
-            xpad, (kh, kw), self.out_hw, self.strides, self.dilation)
+        cols.reshape(view.shape)[...] = view
         return cols
+
+    def _by_pool_tap(self, view):
+        """(M, Ho, Wo, ...) -> (ph, pw, M, Ho // ph, Wo // pw, ...): the view's positions
+        grouped by the pool tap they fall on."""
+        (ph, pw), (m, ho, wo) = self.pool, view.shape[:3]
+        view = view[:, :ho - ho % ph, :wo - wo % pw]
+        view = view.reshape((m, ho // ph, ph, wo // pw, pw) + view.shape[3:])
+        return xp.moveaxis(view, (2, 4), (0, 1))
 
     def _col2im(self, g, w, x_shape):
         """dL/dx of a block: every kernel offset adds its (M, Ho, Wo, C_in) slab into a

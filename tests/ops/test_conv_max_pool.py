@@ -61,11 +61,12 @@ def _torch(image, strides, padding, max_pool, activation="relu"):
     return f
 
 
-def _run(f, arrays, gy_rng, dtype=np.float64):
-    tensors = [nn.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+def _run(f, arrays, gy_rng, dtype=np.float64, input_grad=True):
+    tensors = [nn.tensor(a, dtype=dtype, requires_grad=input_grad or i > 0)
+               for i, a in enumerate(arrays)]
     y = f(*tensors)
     y.backward(gy_rng.standard_normal(y.shape).astype(dtype))
-    return [y.numpy()] + [t.grad for t in tensors]
+    return [y.numpy()] + [t.grad for t in tensors[0 if input_grad else 1:]]
 
 
 @pytest.mark.parametrize("image, cin, strides, padding, max_pool", CASES)
@@ -83,6 +84,23 @@ def test_fused_equals_conv_then_max_pool_exactly(image, cin, strides, padding, m
                     np.random.default_rng(seed))
     for name, mine, theirs in zip(["output", "dx", "dw", "db"], fused, composed):
         np.testing.assert_array_equal(mine, theirs, err_msg=name)
+
+
+@pytest.mark.parametrize("image, cin, strides, padding, max_pool", CASES)
+def test_fused_without_input_gradient_equals_conv_then_max_pool(
+        image, cin, strides, padding, max_pool, threads, rng, monkeypatch):
+    """Without dL/dx, backward keeps z's rows pool tap by pool tap as forward does: the
+    weight gradient is summed in another order, so equal to rounding."""
+    monkeypatch.setattr(conv_module, "BLOCK_BYTES", 1)
+    arrays = _draw(rng, image, cin, n=5, ties=True)
+    seed = int(rng.integers(2**31))
+    fused = _run(_fused(strides, padding, max_pool), arrays, np.random.default_rng(seed),
+                 input_grad=False)
+    composed = _run(_composed(strides, padding, max_pool), arrays,
+                    np.random.default_rng(seed), input_grad=False)
+    np.testing.assert_array_equal(fused[0], composed[0], err_msg="output")
+    for name, mine, theirs in zip(["dw", "db"], fused[1:], composed[1:]):
+        assert_close(mine, theirs, 1e-12, what=name)
 
 
 @pytest.mark.parametrize("image, cin, strides, padding, max_pool", CASES)
