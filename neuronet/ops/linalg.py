@@ -50,44 +50,41 @@ class Dense(Function):
     with g = gy * act'(y): gx = g @ w^T, gw = x^T @ g, gb = sum of g's rows.
 
     Inside a model with threaded ops (BLAS held at one thread), big products are split
-    by rows over neuronet's threads; elsewhere BLAS's own threads run them."""
+    over neuronet's threads: y and gx by rows of the batch, gw by rows of w (so no
+    partial sums); elsewhere BLAS's own threads run them."""
 
     def forward(self, x, w, b, activation):
         self.relu = activation == "relu"
         y = xp.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
 
-        def multiply(blocks):
-            for rows in blocks:
+        def multiply(parts):
+            for rows, _ in parts:
                 y_rows = y[rows]
                 xp.matmul(x[rows], w, out=y_rows)
                 if b is not None:
                     y_rows += b
                 if self.relu:
                     relu_in_place(y_rows)
-        parallel.map_parts(multiply, _row_blocks(x.shape[0], w.size))
+        parallel.map_parts(multiply, _parts(x.shape, w.shape))
         self.save_for_backward(x, w, y if self.relu else None)
         return y
 
     def backward(self, gy):
         x, w, y = self.saved
         needs_x, needs_w, needs_b = self.needs_input_grad
+        g = relu_gradient(gy, y) if self.relu else gy
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
+        gw = xp.empty(w.shape, dtype=gy.dtype) if needs_w else None
 
-        def differentiate(blocks):
-            """Writes the rows' gx; returns their partial gw and gb."""
-            gw = gb = None
-            for rows in blocks:
-                g = relu_gradient(gy[rows], y[rows]) if self.relu else gy[rows]
+        def differentiate(parts):
+            for rows, inputs in parts:
                 if needs_x:
-                    xp.matmul(g, w.T, out=gx[rows])
+                    xp.matmul(g[rows], w.T, out=gx[rows])
                 if needs_w:
-                    gw = _plus(gw, x[rows].T @ g)
-                if needs_b:
-                    # A matrix-vector product sums the rows several times faster than sum(axis=0).
-                    gb = _plus(gb, xp.ones(len(g), dtype=g.dtype) @ g)
-            return gw, gb
-        partials = parallel.map_parts(differentiate, _row_blocks(x.shape[0], w.size))
-        gw, gb = (parallel.sum_partials(part) for part in zip(*partials))
+                    xp.matmul(x[:, inputs].T, g, out=gw[inputs])
+        parallel.map_parts(differentiate, _parts(x.shape, w.shape))
+        # A matrix-vector product sums the rows several times faster than sum(axis=0).
+        gb = xp.ones(len(g), dtype=g.dtype) @ g if needs_b else None
         return gx, gw, gb
 
 
@@ -95,18 +92,14 @@ class Dense(Function):
 PARALLEL_FROM = 2**22
 
 
-def _row_blocks(rows, weights):
-    """Slices of the batch's rows: one per thread for a big product while BLAS is held
-    at one thread, else all of them."""
-    if rows * weights < PARALLEL_FROM or not parallel.blas_held():
-        return [slice(None)]
-    bounds = [rows * k // parallel.get_num_threads()
-              for k in range(parallel.get_num_threads() + 1)]
-    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:]) if stop > start]
-
-
-def _plus(total, array):
-    return array if total is None else total + array
+def _parts(x_shape, w_shape):
+    """(batch rows, input features) slice pairs, one per thread for a big product while
+    BLAS is held at one thread, else one pair that covers everything."""
+    (rows, inputs), count = x_shape, parallel.get_num_threads()
+    if rows * inputs * w_shape[1] < PARALLEL_FROM or not parallel.blas_held():
+        return [(slice(None), slice(None))]
+    return [(slice(rows * k // count, rows * (k + 1) // count),
+             slice(inputs * k // count, inputs * (k + 1) // count)) for k in range(count)]
 
 
 def dense(x, w, b=None, activation=None):
