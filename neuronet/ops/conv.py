@@ -95,8 +95,9 @@ class Conv2D(Function):
         cout = w.shape[3]
         needs_x, needs_w, needs_b = self.needs_input_grad
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
-        # Rows pool tap by pool tap, as forward, unless col2im needs them image by image.
+        # Rows pool tap by pool tap, as forward, unless gx needs them image by image.
         by_pool_tap = self.pool is not None and not needs_x
+        flipped = self._flipped_kernel(w) if needs_x and self._transposable(w.shape) else None
 
         def differentiate(blocks):
             """Writes the blocks' gx; returns their partial gw and gb."""
@@ -109,7 +110,9 @@ class Conv2D(Function):
                     gb += xp.ones(len(g), dtype=g.dtype) @ g
                 if needs_w:
                     gw += self._unrolled(x[images], w.shape, by_pool_tap).T @ g
-                if needs_x:
+                if flipped is not None:
+                    self._correlate_back(g, flipped, w.shape, out=gx[images])
+                elif needs_x:
                     gx[images] = self._col2im(g, w, x[images].shape)
             return gw, gb
         partials = parallel.map_parts(differentiate, self._blocks(x.shape[0]))
@@ -181,6 +184,36 @@ class Conv2D(Function):
         view = view[:, :ho - ho % ph, :wo - wo % pw]
         view = view.reshape((m, ho // ph, ph, wo // pw, pw) + view.shape[3:])
         return xp.moveaxis(view, (2, 4), (0, 1))
+
+    def _transposable(self, w_shape):
+        """Whether dL/dx is a stride-1 correlation of the padded g with the flipped kernel:
+        stride 1 and no padding wider than the kernel's span."""
+        spans = [(k - 1) * d for k, d in zip(w_shape[:2], self.dilation)]
+        return self.strides == (1, 1) and all(p <= span for pads, span in zip(self.pads, spans)
+                                              for p in pads)
+
+    @staticmethod
+    def _flipped_kernel(w):
+        """w turned 180 degrees with C_in and C_out swapped, as (kh * kw * C_out, C_in)."""
+        kh, kw, cin, cout = w.shape
+        return xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(-1, cin)
+
+    def _correlate_back(self, g, flipped, w_shape, out):
+        """dL/dx of a block for stride 1:
+        gx[n, u, v] = sum_{p, q} gpad[n, u + p*dh, v + q*dw] @ w[kh-1-p, kw-1-q]^T, where gpad
+        is g padded by span - pad on each side (span = (k - 1) * d), as one unrolled matrix
+        product straight into ``out``: no additions window by window, no crop."""
+        kh, kw, _, cout = w_shape
+        spans = [(k - 1) * d for k, d in zip(w_shape[:2], self.dilation)]
+        pads = tuple((span - before, span - after) for span, (before, after) in
+                     zip(spans, self.pads))
+        g_image = g.reshape((len(out),) + self.out_hw + (cout,))
+        gpad = pad_image(g_image, pads, 0, out=scratch("conv2d.gpad", padded_shape(
+            g_image.shape, pads), g.dtype))
+        cols = scratch("conv2d.gcols", (out[..., 0].size, kh * kw * cout), g.dtype)
+        cols.reshape(out.shape[:3] + (kh, kw, cout))[...] = windows(
+            gpad, (kh, kw), out.shape[1:3], (1, 1), self.dilation)
+        xp.matmul(cols, flipped, out=out.reshape(-1, out.shape[-1]))
 
     def _col2im(self, g, w, x_shape):
         """dL/dx of a block: every kernel offset adds its (M, Ho, Wo, C_in) slab into a
