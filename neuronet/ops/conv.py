@@ -104,10 +104,10 @@ class Conv2D(Function):
             gw = xp.zeros((w.size // cout, cout), dtype=gy.dtype) if needs_w else None
             gb = xp.zeros(cout, dtype=gy.dtype) if needs_b else None
             for images in blocks:
-                g = self._z_gradient(gy, y, first, images, by_pool_tap)
+                g, g_summed = self._z_gradient(gy, y, first, images, by_pool_tap)
                 if needs_b:
                     # A matrix-vector product sums the rows several times faster than sum(axis=0).
-                    gb += xp.ones(len(g), dtype=g.dtype) @ g
+                    gb += xp.ones(len(g_summed), dtype=g.dtype) @ g_summed
                 if needs_w:
                     gw += self._unrolled(x[images], w.shape, by_pool_tap).T @ g
                 if flipped is not None:
@@ -122,12 +122,14 @@ class Conv2D(Function):
     def _z_gradient(self, gy, y, first, images, by_pool_tap):
         """dL/dz of a block as (rows, C_out): gy through the ReLU, then with ``max_pool``
         to the first maximum of each window (zero elsewhere), in rows image by image or
-        pool tap by pool tap (then without the rows that no window covers)."""
+        pool tap by pool tap (then without the rows that no window covers). Also rows
+        with the same column sums (dL/db), fewer with ``max_pool``: the pooled ones."""
         g = gy[images]
         if self.relu:
             g = relu_gradient(g, y[images], out=scratch("conv2d.g_act", g.shape, g.dtype))
+        pooled = g.reshape(-1, g.shape[-1])
         if self.pool is None:
-            return g.reshape(-1, g.shape[-1])
+            return pooled, pooled
         if by_pool_tap:
             gz = scratch("conv2d.gz", (len(self.pool_slices),) + g.shape, g.dtype)
             for k, gz_tap in enumerate(gz):
@@ -138,7 +140,7 @@ class Conv2D(Function):
                 gz[...] = 0
             for k, index in enumerate(self.pool_slices):
                 max_tap_gradient(g, first[images], k, out=gz[index])
-        return gz.reshape(-1, g.shape[-1])
+        return gz.reshape(-1, g.shape[-1]), pooled
 
     def _blocks(self, n):
         """Slices of the images of each block of ``per_block``: about BLOCK_BYTES of the
