@@ -10,7 +10,9 @@ round and taking medians:
 - achieved GFLOP/s and its fraction of the float32 matrix-product rate measured
   in the same run;
 and prints a table of the figures with the ratio neuronet / PyTorch, and writes
-``benchmarks/results.json``.
+``benchmarks/results.json``. Both frameworks get the same number of threads
+(``--threads``, default all cores): PyTorch's intra-op threads, neuronet's own
+(``neuronet.set_num_threads``) and BLAS's.
 
 Usage: python benchmarks/speed.py [--rounds 5] [--steps 100] [--threads N]
 """
@@ -310,6 +312,9 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join(HERE, "results.json"))
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    import neuronet
+
+    neuronet.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
         if args.child:  # torch is imported only where it is measured: it costs memory
             if args.child[0] == "pytorch":
