@@ -246,3 +246,22 @@ def test_conv2d_rejects_an_activation_it_cannot_fuse():
     with pytest.raises(ValueError, match=r"conv2d: activation must be None or 'relu' \(fused\), "
                                          r"got 'tanh'"):
         ops.conv2d(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 1)), activation="tanh")
+
+
+@pytest.mark.parametrize("rows, chunk", [(5000, 1024), (4096, 1024), (2047, 1024), (37, 5)])
+def test_weight_gradient_product_in_chunks_equals_the_plain_product(rows, chunk, rng, monkeypatch):
+    """a^T @ b over a long K, in runs of ``chunk`` rows (and a remainder) summed."""
+    monkeypatch.setattr(conv_module, "TRANSPOSED_PRODUCT_CHUNK", chunk)
+    a, b = rng.standard_normal((rows, 9)), rng.standard_normal((rows, 4))
+    assert_close(conv_module._transposed_product(a, b), a.T @ b, 1e-12)
+    assert_close(conv_module._transposed_product(a.T.copy().T, b), a.T @ b, 1e-12)
+
+
+@pytest.mark.parametrize("cin", [1, 5])
+def test_conv2d_weight_gradient_in_chunks_against_torch(cin, rng, monkeypatch):
+    """Chunks of 7 rows: the summed weight gradient still equals PyTorch's."""
+    monkeypatch.setattr(conv_module, "TRANSPOSED_PRODUCT_CHUNK", 7)
+    arrays = _draw(rng, (3, 3), n=3, cin=cin, cout=4)
+    check_against_torch(_ours_relu(1, "same", 1),
+                        _torch_relu((3, 3), 1, "same", 1, arrays[0].shape[1:3]), arrays, rng,
+                        dtype=np.float64)
