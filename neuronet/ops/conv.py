@@ -187,7 +187,7 @@ class Conv2D(Function):
         (ph, pw), (m, ho, wo) = self.pool, view.shape[:3]
         view = view[:, :ho - ho % ph, :wo - wo % pw]
         view = view.reshape((m, ho // ph, ph, wo // pw, pw) + view.shape[3:])
-        return xp.moveaxis(view, (2, 4), (0, 1))
+        return view.transpose((2, 4, 0, 1, 3) + tuple(range(5, view.ndim)))
 
     def _transposable(self, w_shape):
         """Whether dL/dx is a stride-1 correlation of the padded g with the flipped kernel:
