@@ -158,6 +158,16 @@ def _started_workers(count):
     return _state.workers[:count]
 
 
+def _forget_workers():
+    """In a child process made by fork the workers' threads do not exist: the child
+    starts its own on demand."""
+    _state.workers = []
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
+
+
 def blas_held():
     """Whether this thread is inside ``single_threaded_blas``."""
     return getattr(_state, "blas_held", False)

@@ -1,5 +1,6 @@
 """neuronet.parallel: splitting work over threads, holding BLAS at one thread, and results
 that do not depend on the number of threads."""
+import multiprocessing
 import threading
 
 import numpy as np
@@ -144,3 +145,44 @@ def test_models_hold_blas_only_when_a_layer_splits_work_over_threads(with_conv):
     model.predict(np.zeros((2, 6, 6, 1)))
     assert model.threaded == with_conv and probe.held == with_conv
     assert not parallel.blas_held()
+
+
+def _split_work_in_child(queue):
+    queue.put(parallel.map_parts(lambda part: [threading.get_ident()] * len(part), range(4)))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                    reason="fork is a POSIX start method")
+def test_a_forked_child_starts_its_own_workers(threads):
+    threads(2)
+    parallel.map_parts(lambda part: None, range(2))  # the parent's worker exists
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_split_work_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0, "the child hung or failed splitting work"
+    idents = queue.get(timeout=5)
+    assert len(idents) == 2 and idents[0][0] != idents[1][0]
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_dense_splits_big_products_over_threads_while_blas_is_held(relu, threads, rng):
+    """300 x 200 @ 200 x 100 (6M multiply-adds): split by rows (y, dL/dx) and by rows of
+    w (dL/dw) inside a held block, in one piece outside; the same numbers either way."""
+    threads(3)
+    x, w, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100)), rng.standard_normal(100)
+    gy = rng.standard_normal((300, 100))
+    results = []
+    for hold in (True, False):
+        tensors = [nn.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
+        with parallel.single_threaded_blas(hold=hold):
+            y = ops.dense(*tensors, activation="relu" if relu else None)
+            y.backward(gy)
+        results.append([y.numpy()] + [t.grad for t in tensors])
+    expected_y = x @ w + b
+    assert_close(results[0][0], np.maximum(expected_y, 0) if relu else expected_y, 1e-12)
+    for mine, theirs in zip(*results):
+        assert_close(mine, theirs, 1e-12)

@@ -1,12 +1,15 @@
 """2-D convolution of channels-last images: im2col and one matrix product per block.
 
-The images go through in blocks of about ``BLOCK_BYTES`` of unrolled windows or output.
-Each block is padded and unrolled (im2col) into scratch buffers (``workspace``) that
-stay in cache and are reused from call to call, multiplied with the kernel, and the
-bias and a fused ReLU are applied while the block's output is still in cache. Backward unrolls
-each block again from the saved input rather than keeping the unrolled matrix (kh*kw
-times the input) alive between the passes, and adds the input gradient back window
-by window (col2im) one block at a time.
+The images go through in blocks of about ``BLOCK_BYTES`` of unrolled windows or output,
+split over neuronet's threads (``parallel``). Each block is padded and unrolled (im2col)
+into scratch buffers (``workspace``) that stay in cache and are reused from call to call,
+multiplied with the kernel, and the bias, a fused ReLU and a fused max-pool are applied
+while the block's output is still in cache. For the max-pool the unrolled rows go pool
+tap by pool tap, so each tap of the pool is a contiguous run of the product's rows.
+Backward unrolls each block again from the saved input rather than keeping the unrolled
+matrix (kh*kw times the input) alive between the passes. The input gradient of a
+stride-1 convolution is one more unrolled product (of the padded output gradient with
+the flipped kernel); other strides add it back window by window (col2im).
 """
 import math
 
