@@ -370,3 +370,38 @@ def test_parameters_register_in_first_seen_order(rng):
     optimizer.build([third, first])
     shapes = [slots["accumulator"].shape for slots in optimizer.state_dict()["slots"]]
     assert shapes == [(3,), (2,), (4,)]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_updates_split_over_threads_equal_one_piece_to_the_bit(name, rng, monkeypatch):
+    """With BLAS held (as in a threaded model's step) and 3 threads, parameters of 77 or more
+    elements are updated in 3 pieces and the small ones dealt out whole: same bits."""
+    from neuronet import parallel
+    from neuronet.optimizers import optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "SPLIT_FROM", 77)
+    saved_threads = parallel.get_num_threads()
+    shapes = [(20, 10), (5,), (9, 9), (3, 2)]
+    start = [rng.standard_normal(shape) for shape in shapes]
+    grads = [[rng.standard_normal(shape) for shape in shapes] for _ in range(4)]
+    results = []
+    try:
+        for threads in (1, 3):
+            parallel.set_num_threads(threads)
+            params = [nn.tensor(a.copy(), dtype="float64") for a in start]
+            optimizer = CASES[name][0]()
+            for step_grads in grads:
+                for param, grad in zip(params, step_grads):
+                    param.grad = grad.copy()
+                with parallel.single_threaded_blas():
+                    optimizer.step(params)
+            results.append([p.numpy().copy() for p in params])
+    finally:
+        parallel.set_num_threads(saved_threads)
+    for mine, theirs in zip(*results):
+        np.testing.assert_array_equal(mine, theirs)
+    updates = [(p.data, p.data, {}) for p in params]
+    with parallel.single_threaded_blas():
+        shares = optimizer_module._shares(updates, 3)
+    assert len(shares) == 3 and sum(map(len, shares)) == 3 + 3 + 1 + 1  # two split, two whole
+    assert optimizer_module._shares(updates, 3)[0] is updates  # BLAS not held: one piece

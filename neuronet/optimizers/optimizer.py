@@ -1,7 +1,9 @@
 """The optimizer base class: validation, per-parameter state, clipping and the loop."""
 import math
 import numbers
+import threading
 
+from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.tensor import Tensor
 
@@ -131,9 +133,16 @@ class Optimizer:
 
     # --- the loop ----------------------------------------------------------
     def step(self, params):
-        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped)."""
+        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped).
+
+        Every rule is elementwise, so inside a step that holds BLAS at one thread (a
+        model with threaded layers, see ``neuronet.parallel``) the updates are dealt out
+        to neuronet's threads, a big parameter in one piece per thread: the result is the
+        same as in one piece, to the bit.
+        """
         params = _as_param_list(params, type(self).__name__)
         self.build(params)
+        updates = []
         for param in params:
             if param.grad is None:
                 continue
@@ -144,8 +153,14 @@ class Optimizer:
             state["step"] += 1
             grad = self.clip_gradient(param.data, param.grad)
             grad = self.apply_weight_decay(param.data, grad)
-            self.update(param.data, grad, state)
+            updates.append((param.data, grad, state))
+        parallel.map_parts(self._update_shares, _shares(updates, parallel.get_num_threads()))
         self.iterations += 1
+
+    def _update_shares(self, shares):
+        for share in shares:
+            for param, grad, state in share:
+                self.update(param, grad, state)
 
     def zero_grad(self, params):
         """Set every parameter's ``.grad`` to None."""
@@ -159,13 +174,13 @@ class Optimizer:
         norm = math.sqrt(float(xp.vdot(grad, grad)))
         if norm <= self.clipnorm:
             return grad
-        return xp.multiply(grad, self.clipnorm / norm, out=self._work(param, "clipped"))
+        return grad * (self.clipnorm / norm)
 
     def apply_weight_decay(self, param, grad):
-        """Coupled L2: ``g + wd * p`` (a new buffer: ``param.grad`` is left alone)."""
+        """Coupled L2: ``g + wd * p`` (a new array: ``param.grad`` is left alone)."""
         if not self.weight_decay:
             return grad
-        decayed = xp.multiply(param, self.weight_decay, out=self._work(param, "decayed"))
+        decayed = param * self.weight_decay
         decayed += grad
         return decayed
 
@@ -174,8 +189,9 @@ class Optimizer:
         raise NotImplementedError
 
     def _work(self, param, purpose=0):
-        """A reusable scratch array shaped like ``param`` (not part of the state)."""
-        key = (param.shape, param.dtype, purpose)
+        """A reusable scratch array shaped like ``param`` (not part of the state), one per
+        thread."""
+        key = (param.shape, param.dtype, purpose, threading.get_ident())
         if key not in self._work_buffers:
             self._work_buffers[key] = xp.empty_like(param)
         return self._work_buffers[key]
@@ -195,6 +211,39 @@ class Optimizer:
         config = dict(config)
         config.pop("name", None)
         return cls(**config)
+
+
+# Updates of fewer elements than this in all run in one piece (threads cost ~50 us).
+SPLIT_FROM = 2**17
+
+
+def _shares(updates, count):
+    """The (param, grad, state) updates dealt out to ``count`` threads: a big parameter
+    in ``count`` pieces, one each, the others whole to the thread with the least work."""
+    total = sum(param.size for param, _, _ in updates)
+    if count == 1 or total < SPLIT_FROM or not parallel.blas_held():
+        return [updates]
+    shares, loads = [[] for _ in range(count)], [0] * count
+    for param, grad, state in updates:
+        if param.size < SPLIT_FROM or not (param.flags.c_contiguous and grad.flags.c_contiguous):
+            least = loads.index(min(loads))
+            shares[least].append((param, grad, state))
+            loads[least] += param.size
+            continue
+        bounds = [param.size * k // count for k in range(count + 1)]
+        for k, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+            shares[k].append(_piece(param, grad, state, start, stop))
+            loads[k] += stop - start
+    return [share for share in shares if share]
+
+
+def _piece(param, grad, state, start, stop):
+    """Elements start:stop of a parameter, its gradient and its state's arrays (views)."""
+    def cut(array):
+        return array.reshape(-1)[start:stop]
+    piece_state = {name: cut(value) if isinstance(value, xp.ndarray) and value.shape == param.shape
+                   else value for name, value in state.items()}
+    return cut(param), cut(grad), piece_state
 
 
 def _as_param_list(params, owner):
