@@ -85,6 +85,10 @@ def _add_train(commands):
     train.add_argument("--early-stopping", type=NON_NEGATIVE_INT, metavar="PATIENCE",
                        help=f"patience in epochs, 0 turns it off (default "
                             f"{defaults['early_stopping']})")
+    train.add_argument("--reduce-lr", type=NON_NEGATIVE_INT, metavar="PATIENCE",
+                       help=f"halve the learning rate when the validation loss has not improved "
+                            f"for PATIENCE epochs, 0 turns it off (default "
+                            f"{defaults['reduce_lr']})")
     train.add_argument("--monitor", choices=["val_accuracy", "val_loss"],
                        help=f"what early stopping watches (default {defaults['monitor']})")
     train.add_argument("--validation-split", type=FRACTION, metavar="X",

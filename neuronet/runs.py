@@ -21,8 +21,11 @@ CHECKPOINT, SETTINGS, ARCHITECTURE = "model.safetensors", "run.json", "architect
 HISTORY, METRICS, CURVES, CONFUSION = "history.csv", "metrics.json", "curves.png", "confusion.png"
 DEFAULT_SETTINGS = {"dataset": "fashion-mnist-mini", "model": "cnn", "epochs": 10,
                     "batch_size": 64, "optimizer": "adam", "learning_rate": 1e-3,
-                    "early_stopping": 3, "monitor": "val_accuracy", "validation_split": 0.1,
-                    "seed": None, "limit": None}
+                    "early_stopping": 3, "reduce_lr": 2, "monitor": "val_accuracy",
+                    "validation_split": 0.1, "seed": None, "limit": None}
+# ReduceLROnPlateau of a run: halve the learning rate when the validation loss has not
+# improved for ``reduce_lr`` epochs, down to MIN_LEARNING_RATE.
+LR_FACTOR, MIN_LEARNING_RATE = 0.5, 1e-5
 
 
 def load_data(dataset, limit=None):
@@ -132,9 +135,14 @@ def train(run_dir, settings, resume=False, verbose=1):
 
 
 def _run_callbacks(run_dir, settings, resume):
-    """([CSVLogger, ModelCheckpoint, EarlyStopping or nothing], the EarlyStopping or None)."""
+    """([CSVLogger, ModelCheckpoint, ReduceLROnPlateau, EarlyStopping], the EarlyStopping),
+    without the last two where their patience is 0 (then None for the EarlyStopping)."""
     run_callbacks = [callbacks.CSVLogger(os.path.join(run_dir, HISTORY), append=resume),
                      callbacks.ModelCheckpoint(os.path.join(run_dir, CHECKPOINT))]
+    if settings.get("reduce_lr"):  # runs recorded before the setting existed have none
+        run_callbacks.append(callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=LR_FACTOR, patience=settings["reduce_lr"],
+            min_lr=MIN_LEARNING_RATE))
     if not settings["early_stopping"]:
         return run_callbacks, None
     stopper = callbacks.EarlyStopping(monitor=settings["monitor"],

@@ -41,7 +41,8 @@ class Conv2D(Function):
     commutes with the maximum, so it runs on the pooled values).
 
     Backward: g = dL/dz is gy * act'(y), sent with ``max_pool`` to each window's first
-    maximum; then gw = cols^T @ g, gb = sum of g's rows, gx = col2im(g @ w2d^T).
+    maximum; then gw = cols^T @ g, gb = sum of g's rows, and gx = im2col(gpad) @ w_flipped
+    for stride 1 (``_correlate_back``), else col2im(g @ w2d^T).
     """
 
     threaded = True

@@ -134,3 +134,25 @@ def test_train_a_json_architecture(tmp_path):
     assert metrics["model"] == str(architecture) and metrics["optimizer"] == "sgd"
     assert metrics["params"] == 235_146
     assert [float(row["lr"]) for row in _rows(run_dir)] == [0.05]
+
+
+def test_runs_halve_the_learning_rate_on_a_validation_loss_plateau(tmp_path):
+    from neuronet import callbacks, runs
+
+    settings = dict(runs.DEFAULT_SETTINGS)
+    made, _ = runs._run_callbacks(str(tmp_path), settings, resume=False)
+    [reducer] = [c for c in made if isinstance(c, callbacks.ReduceLROnPlateau)]
+    assert (reducer.monitor, reducer.factor, reducer.patience, reducer.min_lr) == (
+        "val_loss", 0.5, settings["reduce_lr"], 1e-5)
+    for without in ({**settings, "reduce_lr": 0},
+                    {k: v for k, v in settings.items() if k != "reduce_lr"}):  # an older run.json
+        made, _ = runs._run_callbacks(str(tmp_path), without, resume=False)
+        assert not any(isinstance(c, callbacks.ReduceLROnPlateau) for c in made)
+
+
+def test_reduce_lr_option_is_recorded_with_the_run(tmp_path):
+    run_dir = tmp_path / "run"
+    assert cli.main(["train", "--limit", "200", "--epochs", "1", "--model", "mlp",
+                     "--reduce-lr", "0", "--seed", "1", "--out", str(run_dir),
+                     "--verbose", "0"]) == 0
+    assert json.loads((run_dir / "run.json").read_text())["reduce_lr"] == 0
