@@ -56,11 +56,15 @@ def set_num_threads(count):
     _num_threads = count
 
 
+def even_slices(count, parts):
+    """``parts`` contiguous slices of range(count) whose lengths differ by at most one."""
+    bounds = [count * k // parts for k in range(parts + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
 def split(items, parts):
     """``items`` (a list) in at most ``parts`` contiguous, nearly equal, non-empty runs."""
-    parts = max(1, min(parts, len(items)))
-    bounds = [len(items) * k // parts for k in range(parts + 1)]
-    return [items[start:stop] for start, stop in zip(bounds, bounds[1:])]
+    return [items[run] for run in even_slices(len(items), max(1, min(parts, len(items))))]
 
 
 def block_size(count, largest):

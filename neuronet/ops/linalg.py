@@ -98,8 +98,7 @@ def _parts(x_shape, w_shape):
     (rows, inputs), count = x_shape, parallel.get_num_threads()
     if rows * inputs * w_shape[1] < PARALLEL_FROM or not parallel.blas_held():
         return [(slice(None), slice(None))]
-    return [(slice(rows * k // count, rows * (k + 1) // count),
-             slice(inputs * k // count, inputs * (k + 1) // count)) for k in range(count)]
+    return list(zip(parallel.even_slices(rows, count), parallel.even_slices(inputs, count)))
 
 
 def dense(x, w, b=None, activation=None):

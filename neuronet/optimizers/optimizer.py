@@ -230,17 +230,17 @@ def _shares(updates, count):
             shares[least].append((param, grad, state))
             loads[least] += param.size
             continue
-        bounds = [param.size * k // count for k in range(count + 1)]
-        for k, (start, stop) in enumerate(zip(bounds, bounds[1:])):
-            shares[k].append(_piece(param, grad, state, start, stop))
-            loads[k] += stop - start
+        for k, piece in enumerate(parallel.even_slices(param.size, count)):
+            shares[k].append(_piece(param, grad, state, piece))
+            loads[k] += piece.stop - piece.start
     return [share for share in shares if share]
 
 
-def _piece(param, grad, state, start, stop):
-    """Elements start:stop of a parameter, its gradient and its state's arrays (views)."""
+def _piece(param, grad, state, piece):
+    """The elements ``piece`` (a slice) of a parameter, its gradient and its state's
+    arrays (views)."""
     def cut(array):
-        return array.reshape(-1)[start:stop]
+        return array.reshape(-1)[piece]
     piece_state = {name: cut(value) if isinstance(value, xp.ndarray) and value.shape == param.shape
                    else value for name, value in state.items()}
     return cut(param), cut(grad), piece_state
