@@ -22,6 +22,7 @@ install: $(VENV)/installed
 install-test: $(VENV)/installed-test
 
 test: install-test
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 bench: install-test

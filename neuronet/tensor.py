@@ -113,7 +113,8 @@ class Tensor:
 
     def requires_grad_(self, flag=True):
         if flag and not backend.is_float(self.data):
-            raise TypeError(f"only float tensors can require gradients, got dtype {self.data.dtype}")
+            raise TypeError("only float tensors can require gradients, "
+                            f"got dtype {self.data.dtype}")
         self.requires_grad = flag
         return self
 
@@ -348,7 +349,8 @@ def _topological_order(root):
         stack.append((node, True))
         if node._ctx is not None:
             for parent in node._ctx.inputs:
-                if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                needed = isinstance(parent, Tensor) and parent.requires_grad
+                if needed and id(parent) not in visited:
                     stack.append((parent, False))
     order.reverse()
     return order

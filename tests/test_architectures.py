@@ -106,4 +106,5 @@ def test_mlp_layers_in_order():
     kinds = [type(layer) for layer in model.layers]
     assert kinds == [layers.Flatten, layers.Dense, layers.Dropout, layers.Dense, layers.Dropout,
                      layers.Dense]
-    assert [layer.units for layer in model.layers if isinstance(layer, layers.Dense)] == [256, 128, 10]
+    units = [layer.units for layer in model.layers if isinstance(layer, layers.Dense)]
+    assert units == [256, 128, 10]

@@ -173,7 +173,8 @@ def test_dense_splits_big_products_over_threads_while_blas_is_held(relu, threads
     """300 x 200 @ 200 x 100 (6M multiply-adds): split by rows (y, dL/dx) and by rows of
     w (dL/dw) inside a held block, in one piece outside; the same numbers either way."""
     threads(3)
-    x, w, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100)), rng.standard_normal(100)
+    x, w = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
+    b = rng.standard_normal(100)
     gy = rng.standard_normal((300, 100))
     results = []
     for hold in (True, False):

@@ -277,7 +277,8 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None
 
     z[n, i, j, o] = b[o] + sum_{p, q, c} xpad[n, i*sh + p*dh, j*sw + q*dw, c] * w[p, q, c, o]
     y = z, or y = max(z, 0) with ``activation='relu'``;
-    with ``max_pool=(ph, pw)``: y[n, i, j, o] = act(max_{p < ph, q < pw} z[n, i*ph + p, j*pw + q, o])
+    with ``max_pool=(ph, pw)``:
+    y[n, i, j, o] = act(max_{p < ph, q < pw} z[n, i*ph + p, j*pw + q, o])
 
     dz/dw[p, q, c, o] = xpad[n, i*sh + p*dh, j*sw + q*dw, c];  dz/db[o] = 1;
     dz/dxpad[n, i*sh + p*dh, j*sw + q*dw, c] = w[p, q, c, o] (added over every window

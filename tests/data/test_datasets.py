@@ -1,6 +1,5 @@
 import dataclasses
 import functools
-import gzip
 import hashlib
 import importlib.util
 import io
