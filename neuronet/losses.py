@@ -4,8 +4,8 @@ A loss computes one value per sample with ``call`` (reducing the last axis, as K
 does) and ``__call__`` reduces those: by default their mean over the batch
 ('sum_over_batch_size'). ``y_true`` may be a NumPy array or a Tensor, ``y_pred`` a
 Tensor. Losses on probabilities (``from_logits=False``) recognise a ``y_pred`` that
-the tape shows came straight from ``sigmoid`` or ``softmax`` and then use the fused,
-stable loss on the logits behind it, as Keras' TensorFlow backend does.
+came straight from ``sigmoid`` or ``softmax`` (the output remembers its logits, with
+or without a tape) and then use the fused, stable loss on those logits, as Keras does.
 """
 import warnings
 
@@ -90,16 +90,16 @@ class ProbabilisticLoss(Loss):
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
 
-    def _logits(self, y_pred, activation_type):
-        """The logits for the fused path: y_pred itself, the input of the ``activation_type``
-        that produced it, or None (then y_pred is used as probabilities)."""
+    def _logits(self, y_pred, activation_name):
+        """The logits for the fused path: y_pred itself, the logits that the activation
+        ``activation_name`` turned into y_pred, or None (then y_pred is used as
+        probabilities). The same in every mode: nothing here reads the tape."""
         if self.from_logits:
             return y_pred
-        fn = y_pred._ctx
-        if isinstance(fn, activation_type) and getattr(fn, "axis", -1) in (-1, y_pred.ndim - 1):
-            return fn.inputs[0]
-        _warn_unless_probabilities(self, y_pred)
-        return None
+        logits = activation.logits_of(y_pred, activation_name)
+        if logits is None:
+            _warn_unless_probabilities(self, y_pred)
+        return logits
 
 
 class BinaryCrossentropy(ProbabilisticLoss):
@@ -113,7 +113,7 @@ class BinaryCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         target = _float_target(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Sigmoid)
+        logits = self._logits(y_pred, "sigmoid")
         if logits is None:
             losses = ops.binary_cross_entropy(y_pred, target, EPSILON, reduction="none")
         else:
@@ -132,7 +132,7 @@ class CategoricalCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         target = _float_target(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Softmax)
+        logits = self._logits(y_pred, "softmax")
         if logits is None:
             return ops.categorical_cross_entropy(y_pred, target, EPSILON, reduction="none")
         return ops.softmax_cross_entropy(logits, target, reduction="none")
@@ -149,7 +149,7 @@ class SparseCategoricalCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         labels = _class_labels(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Softmax)
+        logits = self._logits(y_pred, "softmax")
         if logits is None:
             one_hot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
             return ops.categorical_cross_entropy(y_pred, one_hot, EPSILON, reduction="none")
