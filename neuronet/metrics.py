@@ -15,6 +15,7 @@ Example:
     >>> m.result()
     0.5
 """
+from neuronet import losses
 from neuronet.backend import xp
 
 
@@ -363,10 +364,12 @@ _THRESHOLDED = (BinaryAccuracy, Precision, Recall, F1Score)
 
 
 def _loss_kind(loss):
-    """'binary', 'categorical', 'sparse' for the cross-entropies, else None; and from_logits."""
-    kinds = {"BinaryCrossentropy": "binary", "CategoricalCrossentropy": "categorical",
-             "SparseCategoricalCrossentropy": "sparse"}
-    return kinds.get(type(loss).__name__), bool(getattr(loss, "from_logits", False))
+    """'binary', 'categorical', 'sparse' for the cross-entropies (and their subclasses), else
+    None; and whether the loss takes logits."""
+    kinds = ((losses.BinaryCrossentropy, "binary"), (losses.CategoricalCrossentropy, "categorical"),
+             (losses.SparseCategoricalCrossentropy, "sparse"))
+    kind = next((name for cls, name in kinds if isinstance(loss, cls)), None)
+    return kind, bool(getattr(loss, "from_logits", False))
 
 
 def _accuracy_for(loss, name):

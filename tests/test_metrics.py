@@ -226,6 +226,44 @@ def test_accuracy_follows_the_loss(loss, expected_cls, threshold, name):
         assert metric.threshold == threshold
 
 
+class MyBinary(losses.BinaryCrossentropy):
+    pass
+
+
+class MyCategorical(losses.CategoricalCrossentropy):
+    pass
+
+
+class MySparse(losses.SparseCategoricalCrossentropy):
+    pass
+
+
+@pytest.mark.parametrize("loss_class, expected_cls", [
+    (MyBinary, metrics.BinaryAccuracy),
+    (MyCategorical, metrics.CategoricalAccuracy),
+    (MySparse, metrics.SparseCategoricalAccuracy),
+])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_accuracy_follows_a_subclass_of_the_loss_and_its_from_logits(loss_class, expected_cls,
+                                                                      from_logits):
+    """Chosen by type and from_logits, not by the loss's class name."""
+    metric = metrics.get("accuracy", loss=loss_class(from_logits=from_logits))
+    assert type(metric) is expected_cls
+    if expected_cls is metrics.BinaryAccuracy:
+        assert metric.threshold == (0.0 if from_logits else 0.5)
+
+
+def test_binary_accuracy_of_a_logits_subclass_thresholds_at_zero():
+    metric = metrics.get("accuracy", loss=MyBinary(from_logits=True))
+    metric.update_state(np.array([1, 1, 0]), np.array([[0.3], [2.0], [-0.4]]))  # logits
+    assert metric.result() == pytest.approx(1.0)
+
+
+def test_a_loss_merely_named_like_a_cross_entropy_does_not_choose_the_accuracy():
+    impostor = type("BinaryCrossentropy", (losses.MeanSquaredError,), {})()
+    assert type(metrics.get("accuracy", loss=impostor)) is metrics.ShapeChosenAccuracy
+
+
 def test_accuracy_for_other_losses_follows_the_shapes(rng):
     binary = metrics.get("accuracy", loss=losses.MeanSquaredError())
     binary.update_state(np.array([1, 0, 1]), np.array([[0.9], [0.2], [0.3]]))
