@@ -285,10 +285,10 @@ def test_get_names_instances_and_logits():
 
 # --- errors -----------------------------------------------------------------------------
 def test_bad_shapes_are_named():
-    with pytest.raises(ValueError, match=r"SparseCategoricalAccuracy expects integer labels of "
-                                         r"shape \(4,\).*got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"SparseCategoricalAccuracy: y_true must hold integer "
+                                         r"labels of shape \(4,\).*got shape \(4, 2\)"):
         metrics.SparseCategoricalAccuracy().update_state(np.zeros((4, 2)), np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=r"CategoricalAccuracy expects one-hot y_true"):
+    with pytest.raises(ValueError, match=r"CategoricalAccuracy: y_true must hold one-hot rows"):
         metrics.CategoricalAccuracy().update_state(np.zeros((4, 2)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"same number of samples, got shapes \(5,\) and \(4, 3\)"):
         metrics.Precision().update_state(np.zeros(5), np.zeros((4, 3)))
