@@ -19,8 +19,6 @@ from neuronet import losses, targets
 from neuronet.backend import xp
 
 
-
-
 def _same_length(metric, y_true, y_pred):
     if len(y_true) != len(y_pred):
         raise ValueError(f"{metric} expects y_true and y_pred with the same number of samples, "

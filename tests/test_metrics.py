@@ -296,6 +296,14 @@ def test_bad_shapes_are_named():
         metrics.confusion_matrix([0, 3], [0, 1], num_classes=3)
 
 
+@pytest.mark.parametrize("cls", [metrics.SparseCategoricalAccuracy, metrics.Recall])
+def test_non_integral_class_labels_are_an_error_as_in_the_loss(cls):
+    """Metrics read class indices by the loss's rule: 1.5 is not silently truncated to 1."""
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: y_true must hold integer class "
+                                         r"indices, got non-integral values of dtype float64"):
+        cls().update_state(np.array([0.0, 1.5]), np.zeros((2, 3)))
+
+
 def test_class_count_change_is_an_error(rng):
     metric = metrics.F1Score()
     metric.update_state(np.array([0, 1]), _scores(rng, 2, 3))
