@@ -4,12 +4,12 @@ A loss computes one value per sample with ``call`` (reducing the last axis, as K
 does) and ``__call__`` reduces those: by default their mean over the batch
 ('sum_over_batch_size'). ``y_true`` may be a NumPy array or a Tensor, ``y_pred`` a
 Tensor. Losses on probabilities (``from_logits=False``) recognise a ``y_pred`` that
-the tape shows came straight from ``sigmoid`` or ``softmax`` and then use the fused,
-stable loss on the logits behind it, as Keras' TensorFlow backend does.
+came straight from ``sigmoid`` or ``softmax`` (the output remembers its logits, with
+or without a tape) and then use the fused, stable loss on those logits, as Keras does.
 """
 import warnings
 
-from neuronet import ops
+from neuronet import ops, targets
 from neuronet.backend import xp
 from neuronet.ops import activation
 from neuronet.ops._utils import as_tensor
@@ -90,16 +90,16 @@ class ProbabilisticLoss(Loss):
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
 
-    def _logits(self, y_pred, activation_type):
-        """The logits for the fused path: y_pred itself, the input of the ``activation_type``
-        that produced it, or None (then y_pred is used as probabilities)."""
+    def _logits(self, y_pred, activation_name):
+        """The logits for the fused path: y_pred itself, the logits that the activation
+        ``activation_name`` turned into y_pred, or None (then y_pred is used as
+        probabilities). The same in every mode: nothing here reads the tape."""
         if self.from_logits:
             return y_pred
-        fn = y_pred._ctx
-        if isinstance(fn, activation_type) and getattr(fn, "axis", -1) in (-1, y_pred.ndim - 1):
-            return fn.inputs[0]
-        _warn_unless_probabilities(self, y_pred)
-        return None
+        logits = activation.logits_of(y_pred, activation_name)
+        if logits is None:
+            _warn_unless_probabilities(self, y_pred)
+        return logits
 
 
 class BinaryCrossentropy(ProbabilisticLoss):
@@ -113,7 +113,7 @@ class BinaryCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         target = _float_target(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Sigmoid)
+        logits = self._logits(y_pred, "sigmoid")
         if logits is None:
             losses = ops.binary_cross_entropy(y_pred, target, EPSILON, reduction="none")
         else:
@@ -132,7 +132,7 @@ class CategoricalCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         target = _float_target(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Softmax)
+        logits = self._logits(y_pred, "softmax")
         if logits is None:
             return ops.categorical_cross_entropy(y_pred, target, EPSILON, reduction="none")
         return ops.softmax_cross_entropy(logits, target, reduction="none")
@@ -149,7 +149,7 @@ class SparseCategoricalCrossentropy(ProbabilisticLoss):
 
     def call(self, y_true, y_pred):
         labels = _class_labels(self, y_true, y_pred)
-        logits = self._logits(y_pred, activation.Softmax)
+        logits = self._logits(y_pred, "softmax")
         if logits is None:
             one_hot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
             return ops.categorical_cross_entropy(y_pred, one_hot, EPSILON, reduction="none")
@@ -157,42 +157,23 @@ class SparseCategoricalCrossentropy(ProbabilisticLoss):
 
 
 def _float_target(loss, y_true, y_pred):
-    """y_true as a Tensor of y_pred's dtype and shape.
-
-    As Keras, a trailing axis of length 1 on either side is added or dropped to make
-    the ranks agree; any other difference is an error (no silent broadcasting).
-    """
-    if isinstance(y_true, Tensor):
-        target = y_true if y_true.dtype == y_pred.dtype else ops.cast(y_true, y_pred.dtype)
-    else:
-        target = Tensor(xp.asarray(y_true, dtype=y_pred.dtype))
-    if target.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
-        target = ops.reshape(target, target.shape + (1,))
-    elif target.ndim == y_pred.ndim + 1 and target.shape[-1:] == (1,):
-        target = ops.reshape(target, target.shape[:-1])
-    if target.shape != y_pred.shape:
-        raise ValueError(f"{type(loss).__name__}: y_true shape {_data(y_true).shape} does not "
-                         f"match y_pred shape {y_pred.shape}")
-    return target
+    """y_true as a Tensor of y_pred's dtype and shape (``targets.float_target``'s rules)."""
+    name = type(loss).__name__
+    if not isinstance(y_true, Tensor):
+        return Tensor(targets.float_target(name, y_true, y_pred.shape, y_pred.dtype),
+                      dtype=y_pred.dtype)
+    # A Tensor target keeps its graph: a loss may be differentiated with respect to it.
+    targets.checked(name, y_true)
+    target = y_true if y_true.dtype == y_pred.dtype else ops.cast(y_true, y_pred.dtype)
+    shape = targets.aligned_shape(name, target.shape, y_pred.shape)
+    return target if shape == target.shape else ops.reshape(target, shape)
 
 
 def _class_labels(loss, y_true, y_pred):
     """y_true as an integer array of shape y_pred.shape[:-1] with values in [0, classes)."""
-    name, labels = type(loss).__name__, xp.asarray(_data(y_true))
-    if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):
-        labels = labels[..., 0]
-    if labels.shape != y_pred.shape[:-1]:
-        raise ValueError(f"{name}: y_true (class indices) of shape {_data(y_true).shape} does "
-                         f"not fit y_pred of shape {y_pred.shape}: expected {y_pred.shape[:-1]}")
-    if labels.dtype.kind not in "iu":
-        if not xp.all(labels == xp.round(labels)):
-            raise ValueError(f"{name}: y_true must hold integer class indices, got "
-                             f"non-integral values of dtype {labels.dtype}")
-        labels = labels.astype(xp.int64)
-    classes = y_pred.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"{name}: class indices must lie in [0, {classes}), got values from "
-                         f"{labels.min()} to {labels.max()}")
+    name = type(loss).__name__
+    labels = targets.class_indices(name, y_true, y_pred.shape)
+    targets.check_class_range(name, labels, y_pred.shape[-1])
     return labels
 
 
@@ -202,10 +183,6 @@ def _warn_unless_probabilities(loss, y_pred):
         warnings.warn(f"{type(loss).__name__}: y_pred has values outside [0, 1] (from {low:g} "
                       f"to {high:g}); they look like logits: pass from_logits=True",
                       stacklevel=5)  # the caller of loss(y_true, y_pred)
-
-
-def _data(value):
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
 
 
 CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,

@@ -15,12 +15,8 @@ Example:
     >>> m.result()
     0.5
 """
+from neuronet import losses, targets
 from neuronet.backend import xp
-
-
-def _array(value):
-    """The array behind a Tensor, a list or an array."""
-    return xp.asarray(getattr(value, "data", value))
 
 
 def _same_length(metric, y_true, y_pred):
@@ -33,24 +29,6 @@ def _is_binary(y_pred):
     return y_pred.ndim == 1 or y_pred.shape[-1] == 1
 
 
-def _sparse_labels(metric, y_true, y_pred):
-    """Integer labels (N,) from y_true of shape (N,) or (N, 1), checked against (N, C) scores."""
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
-        y_true = y_true.reshape(y_true.shape[:-1])
-    if y_true.shape != y_pred.shape[:-1]:
-        raise ValueError(f"{metric} expects integer labels of shape {y_pred.shape[:-1]} (or with "
-                         f"a trailing 1) for y_pred of shape {y_pred.shape}, got {y_true.shape}")
-    return y_true.astype(xp.int64)
-
-
-def _one_hot_labels(metric, y_true, y_pred):
-    """Integer labels from one-hot y_true of the same shape as y_pred."""
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"{metric} expects one-hot y_true of the same shape as y_pred "
-                         f"{y_pred.shape}, got {y_true.shape}")
-    return xp.argmax(y_true, axis=-1)
-
-
 def class_labels(y_true, y_pred, threshold=0.5, metric="metric"):
     """Integer (true, predicted) labels from targets and scores.
 
@@ -58,18 +36,15 @@ def class_labels(y_true, y_pred, threshold=0.5, metric="metric"):
     as 0/1. Class scores (N, C): predicted = argmax; y_true may be integer
     labels (N,) / (N, 1) or one-hot rows (N, C).
     """
-    y_true, y_pred = _array(y_true), _array(y_pred)
+    y_true, y_pred = targets.as_array(y_true), targets.as_array(y_pred)
     _same_length(metric, y_true, y_pred)
     if _is_binary(y_pred):
-        if y_true.size != y_pred.size:
-            raise ValueError(f"{metric} expects one target per binary score, got y_true of shape "
-                             f"{y_true.shape} for y_pred of shape {y_pred.shape}")
-        predicted = y_pred.reshape(-1) > threshold
-        return y_true.reshape(-1).astype(xp.int64), predicted.astype(xp.int64)
+        true = targets.same_size(metric, y_true, y_pred.shape).astype(xp.int64)
+        return true.reshape(-1), (y_pred.reshape(-1) > threshold).astype(xp.int64)
     if y_true.shape == y_pred.shape:
-        true = _one_hot_labels(metric, y_true, y_pred)
+        true = targets.one_hot_classes(metric, y_true, y_pred.shape)
     else:
-        true = _sparse_labels(metric, y_true, y_pred)
+        true = targets.class_indices(metric, y_true, y_pred.shape)
     return true.reshape(-1), xp.argmax(y_pred, axis=-1).reshape(-1)
 
 
@@ -85,7 +60,7 @@ def confusion_matrix(y_true, y_pred, num_classes):
         array([[1, 0],
                [1, 1]])
     """
-    y_true, y_pred = _array(y_true).reshape(-1), _array(y_pred).reshape(-1)
+    y_true, y_pred = targets.as_array(y_true).reshape(-1), targets.as_array(y_pred).reshape(-1)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"confusion_matrix expects y_true and y_pred of the same length, "
                          f"got {y_true.size} and {y_pred.size}")
@@ -132,7 +107,7 @@ class MeanMetric(Metric):
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred):
-        y_true, y_pred = _array(y_true), _array(y_pred)
+        y_true, y_pred = targets.as_array(y_true), targets.as_array(y_pred)
         _same_length(type(self).__name__, y_true, y_pred)
         values = self.values(y_true, y_pred)
         self.total += float(xp.sum(values, dtype=xp.float64))
@@ -164,6 +139,7 @@ class Accuracy(MeanMetric):
     default_name = "accuracy"
 
     def values(self, y_true, y_pred):
+        y_true = targets.checked("Accuracy", y_true)
         if y_true.shape != y_pred.shape:
             raise ValueError(f"Accuracy expects y_true and y_pred of the same shape, "
                              f"got {y_true.shape} and {y_pred.shape}")
@@ -183,10 +159,8 @@ class BinaryAccuracy(MeanMetric):
         super().__init__(name)
 
     def values(self, y_true, y_pred):
-        if y_true.size != y_pred.size:
-            raise ValueError(f"BinaryAccuracy expects y_true and y_pred of the same size, "
-                             f"got shapes {y_true.shape} and {y_pred.shape}")
-        right = y_true.reshape(y_pred.shape) == (y_pred > self.threshold)
+        target = targets.same_size("BinaryAccuracy", y_true, y_pred.shape)
+        right = target == (y_pred > self.threshold)
         return right.reshape(len(y_true), -1).mean(axis=1)
 
     def get_config(self):
@@ -199,7 +173,7 @@ class CategoricalAccuracy(MeanMetric):
     default_name = "categorical_accuracy"
 
     def values(self, y_true, y_pred):
-        true = _one_hot_labels("CategoricalAccuracy", y_true, y_pred)
+        true = targets.one_hot_classes("CategoricalAccuracy", y_true, y_pred.shape)
         return true == xp.argmax(y_pred, axis=-1)
 
 
@@ -209,7 +183,7 @@ class SparseCategoricalAccuracy(MeanMetric):
     default_name = "sparse_categorical_accuracy"
 
     def values(self, y_true, y_pred):
-        true = _sparse_labels("SparseCategoricalAccuracy", y_true, y_pred)
+        true = targets.class_indices("SparseCategoricalAccuracy", y_true, y_pred.shape)
         return true == xp.argmax(y_pred, axis=-1)
 
 
@@ -229,7 +203,8 @@ class TopKCategoricalAccuracy(MeanMetric):
         super().__init__(name)
 
     def values(self, y_true, y_pred):
-        return _in_top_k(_one_hot_labels("TopKCategoricalAccuracy", y_true, y_pred), y_pred, self.k)
+        labels = targets.one_hot_classes("TopKCategoricalAccuracy", y_true, y_pred.shape)
+        return _in_top_k(labels, y_pred, self.k)
 
     def get_config(self):
         return {"name": self.name, "k": self.k}
@@ -241,7 +216,7 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     default_name = "sparse_top_k_categorical_accuracy"
 
     def values(self, y_true, y_pred):
-        labels = _sparse_labels("SparseTopKCategoricalAccuracy", y_true, y_pred)
+        labels = targets.class_indices("SparseTopKCategoricalAccuracy", y_true, y_pred.shape)
         return _in_top_k(labels, y_pred, self.k)
 
 
@@ -251,7 +226,8 @@ class MeanAbsoluteError(MeanMetric):
     default_name = "mean_absolute_error"
 
     def values(self, y_true, y_pred):
-        return xp.abs(y_true.reshape(y_pred.shape) - y_pred).reshape(len(y_pred), -1).mean(axis=1)
+        error = xp.abs(targets.same_size("MeanAbsoluteError", y_true, y_pred.shape) - y_pred)
+        return error.reshape(len(y_pred), -1).mean(axis=1)
 
 
 class MeanSquaredError(MeanMetric):
@@ -260,7 +236,8 @@ class MeanSquaredError(MeanMetric):
     default_name = "mean_squared_error"
 
     def values(self, y_true, y_pred):
-        return ((y_true.reshape(y_pred.shape) - y_pred) ** 2).reshape(len(y_pred), -1).mean(axis=1)
+        error = (targets.same_size("MeanSquaredError", y_true, y_pred.shape) - y_pred) ** 2
+        return error.reshape(len(y_pred), -1).mean(axis=1)
 
 
 class _ConfusionMetric(Metric):
@@ -279,7 +256,7 @@ class _ConfusionMetric(Metric):
         self.matrix, self.binary = None, None
 
     def update_state(self, y_true, y_pred):
-        y_pred = _array(y_pred)
+        y_pred = targets.as_array(y_pred)
         binary = _is_binary(y_pred)
         num_classes = 2 if binary else y_pred.shape[-1]
         true, predicted = class_labels(y_true, y_pred, self.threshold, type(self).__name__)
@@ -363,10 +340,12 @@ _THRESHOLDED = (BinaryAccuracy, Precision, Recall, F1Score)
 
 
 def _loss_kind(loss):
-    """'binary', 'categorical', 'sparse' for the cross-entropies, else None; and from_logits."""
-    kinds = {"BinaryCrossentropy": "binary", "CategoricalCrossentropy": "categorical",
-             "SparseCategoricalCrossentropy": "sparse"}
-    return kinds.get(type(loss).__name__), bool(getattr(loss, "from_logits", False))
+    """'binary', 'categorical', 'sparse' for the cross-entropies (and their subclasses), else
+    None; and whether the loss takes logits."""
+    kinds = ((losses.BinaryCrossentropy, "binary"), (losses.CategoricalCrossentropy, "categorical"),
+             (losses.SparseCategoricalCrossentropy, "sparse"))
+    kind = next((name for cls, name in kinds if isinstance(loss, cls)), None)
+    return kind, bool(getattr(loss, "from_logits", False))
 
 
 def _accuracy_for(loss, name):
@@ -396,7 +375,7 @@ class ShapeChosenAccuracy(Metric):
 
     def update_state(self, y_true, y_pred):
         if self.chosen is None:
-            self.chosen = self._choose(_array(y_true), _array(y_pred))
+            self.chosen = self._choose(targets.as_array(y_true), targets.as_array(y_pred))
         self.chosen.update_state(y_true, y_pred)
 
     def _choose(self, y_true, y_pred):

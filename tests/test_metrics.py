@@ -226,6 +226,44 @@ def test_accuracy_follows_the_loss(loss, expected_cls, threshold, name):
         assert metric.threshold == threshold
 
 
+class MyBinary(losses.BinaryCrossentropy):
+    pass
+
+
+class MyCategorical(losses.CategoricalCrossentropy):
+    pass
+
+
+class MySparse(losses.SparseCategoricalCrossentropy):
+    pass
+
+
+@pytest.mark.parametrize("loss_class, expected_cls", [
+    (MyBinary, metrics.BinaryAccuracy),
+    (MyCategorical, metrics.CategoricalAccuracy),
+    (MySparse, metrics.SparseCategoricalAccuracy),
+])
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_accuracy_follows_a_subclass_of_the_loss_and_its_from_logits(loss_class, expected_cls,
+                                                                      from_logits):
+    """Chosen by type and from_logits, not by the loss's class name."""
+    metric = metrics.get("accuracy", loss=loss_class(from_logits=from_logits))
+    assert type(metric) is expected_cls
+    if expected_cls is metrics.BinaryAccuracy:
+        assert metric.threshold == (0.0 if from_logits else 0.5)
+
+
+def test_binary_accuracy_of_a_logits_subclass_thresholds_at_zero():
+    metric = metrics.get("accuracy", loss=MyBinary(from_logits=True))
+    metric.update_state(np.array([1, 1, 0]), np.array([[0.3], [2.0], [-0.4]]))  # logits
+    assert metric.result() == pytest.approx(1.0)
+
+
+def test_a_loss_merely_named_like_a_cross_entropy_does_not_choose_the_accuracy():
+    impostor = type("BinaryCrossentropy", (losses.MeanSquaredError,), {})()
+    assert type(metrics.get("accuracy", loss=impostor)) is metrics.ShapeChosenAccuracy
+
+
 def test_accuracy_for_other_losses_follows_the_shapes(rng):
     binary = metrics.get("accuracy", loss=losses.MeanSquaredError())
     binary.update_state(np.array([1, 0, 1]), np.array([[0.9], [0.2], [0.3]]))
@@ -247,15 +285,23 @@ def test_get_names_instances_and_logits():
 
 # --- errors -----------------------------------------------------------------------------
 def test_bad_shapes_are_named():
-    with pytest.raises(ValueError, match=r"SparseCategoricalAccuracy expects integer labels of "
-                                         r"shape \(4,\).*got \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"SparseCategoricalAccuracy: y_true must hold integer "
+                                         r"labels of shape \(4,\).*got shape \(4, 2\)"):
         metrics.SparseCategoricalAccuracy().update_state(np.zeros((4, 2)), np.zeros((4, 3)))
-    with pytest.raises(ValueError, match=r"CategoricalAccuracy expects one-hot y_true"):
+    with pytest.raises(ValueError, match=r"CategoricalAccuracy: y_true must hold one-hot rows"):
         metrics.CategoricalAccuracy().update_state(np.zeros((4, 2)), np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"same number of samples, got shapes \(5,\) and \(4, 3\)"):
         metrics.Precision().update_state(np.zeros(5), np.zeros((4, 3)))
     with pytest.raises(ValueError, match=r"labels in \[0, 3\), got values from 0 to 3"):
         metrics.confusion_matrix([0, 3], [0, 1], num_classes=3)
+
+
+@pytest.mark.parametrize("cls", [metrics.SparseCategoricalAccuracy, metrics.Recall])
+def test_non_integral_class_labels_are_an_error_as_in_the_loss(cls):
+    """Metrics read class indices by the loss's rule: 1.5 is not silently truncated to 1."""
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: y_true must hold integer class "
+                                         r"indices, got non-integral values of dtype float64"):
+        cls().update_state(np.array([0.0, 1.5]), np.zeros((2, 3)))
 
 
 def test_class_count_change_is_an_error(rng):

@@ -8,7 +8,7 @@ over all its samples, the same on validation data (``val_*``) and ``lr``.
 """
 import warnings
 
-from neuronet import losses, optimizers, parallel
+from neuronet import losses, optimizers, parallel, targets
 from neuronet import metrics as metrics_module
 from neuronet.backend import xp
 from neuronet.callbacks import CallbackList, History
@@ -27,13 +27,6 @@ def _check_count(method, name, value, minimum):
         raise ValueError(f"{method} expects {name} to be an integer >= {minimum}, got {value!r}")
 
 
-def _class_labels(y):
-    """A class per sample: the argmax of one-hot rows, else the targets themselves."""
-    if y.ndim >= 2 and y.shape[-1] > 1:
-        return xp.argmax(y, axis=-1)
-    return y.reshape(-1)
-
-
 def _slices(n, batch_size):
     """Consecutive batches as slices: views of the data, where an index array would copy."""
     return (slice(start, start + batch_size) for start in range(0, n, batch_size))
@@ -41,8 +34,8 @@ def _slices(n, batch_size):
 
 def _warn_if_one_class(y, y_val, split):
     """Warn when the validation slice holds one class although the data holds several."""
-    val_classes = xp.unique(_class_labels(y_val))
-    if len(val_classes) == 1 and len(xp.unique(_class_labels(y))) > 1:
+    val_classes = xp.unique(targets.sample_classes(y_val))
+    if len(val_classes) == 1 and len(xp.unique(targets.sample_classes(y))) > 1:
         warnings.warn(
             f"fit: validation_split={split} takes the last {len(y_val)} samples, before any "
             f"shuffling, and they all belong to class {val_classes[0]}: the data looks sorted "
@@ -105,6 +98,7 @@ class Trainer:
     def _checked_data(self, x, y, method):
         """x and y as arrays with as many samples each, x fitting the model's input."""
         x, y = _array(x), _array(y)
+        targets.checked(method, y, what="y")  # labels: numbers, not strings or objects
         if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
             raise ValueError(f"{method}: x and y must hold the same number of samples, got x "
                              f"of shape {x.shape} and y of shape {y.shape}")

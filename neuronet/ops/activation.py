@@ -139,12 +139,30 @@ class LogSoftmax(Function):
         return gy - xp.exp(y) * xp.sum(gy, axis=self.axis, keepdims=True)
 
 
+def remember_logits(y, activation, logits):
+    """Mark ``y`` as ``activation(logits)`` ('sigmoid', or 'softmax' over the last axis).
+
+    Kept on the output itself, not read from the tape, so that a cross-entropy on y
+    finds the logits under ``no_grad`` as with a tape (Keras' ``_keras_logits``).
+    """
+    y._logits = (activation, logits)
+    return y
+
+
+def logits_of(y, activation):
+    """The Tensor that ``activation`` ('sigmoid' or 'softmax') turned into ``y``, or None."""
+    made_by, logits = getattr(y, "_logits", (None, None))
+    return logits if made_by == activation else None
+
+
 def sigmoid(x):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
 
     Computed from e^-|x| only, so |x| up to 1e4 saturates to exactly 0 or 1 silently.
+    The output remembers x (``logits_of(y, 'sigmoid')``) for BinaryCrossentropy.
     """
-    return Sigmoid.apply(as_tensor(x))
+    x = as_tensor(x)
+    return remember_logits(Sigmoid.apply(x), "sigmoid", x)
 
 
 def tanh(x):
@@ -179,9 +197,13 @@ def softmax(x, axis=-1):
     """y_i = e^(x_i - m) / sum_j e^(x_j - m) with m = max_j x_j, along ``axis``.
 
     dE/dx = y * (g - sum_j g_j y_j), where g = dE/dy.
+    Over the last axis (the class axis of the cross-entropies) the output remembers
+    x (``logits_of(y, 'softmax')``); over another axis x is not a row of logits.
     """
     x = as_tensor(x)
-    return Softmax.apply(x, axis=_checked_axis("softmax", axis, x.shape))
+    axis = _checked_axis("softmax", axis, x.shape)
+    y = Softmax.apply(x, axis=axis)
+    return remember_logits(y, "softmax", x) if axis == x.ndim - 1 else y
 
 
 def log_softmax(x, axis=-1):
