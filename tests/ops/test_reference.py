@@ -8,6 +8,8 @@ where magnitude is the same sums taken over absolute values (a sum's rounding er
 in whatever order it is added up, is a multiple of eps times the sum of its terms'
 magnitudes). Upstream gradients are random, never only ones.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -69,6 +71,21 @@ def threads():
     saved = parallel.get_num_threads()
     yield parallel.set_num_threads
     parallel.set_num_threads(saved)
+
+
+@pytest.mark.parametrize("op", [ops.conv2d, ops.max_pool2d, ops.avg_pool2d, ops.dense])
+def test_each_fast_op_points_to_a_reference_that_exists(op):
+    named = re.findall(r"Reference: neuronet\.ops\.reference\.(\w+)_forward/backward",
+                       op.__doc__)
+    assert named and named[0] == op.__name__
+    for name in re.findall(r"neuronet\.ops\.reference\.(\w+)_forward/backward", op.__doc__):
+        assert callable(getattr(reference, f"{name}_forward"))
+        assert callable(getattr(reference, f"{name}_backward"))
+
+
+def test_the_reference_module_lists_its_functions():
+    listed = re.findall(r"^    (\w+)\(", reference.__doc__, flags=re.MULTILINE)
+    assert len(listed) == 10 and all(callable(getattr(reference, name)) for name in listed)
 
 
 # --- conv2d -------------------------------------------------------------------------
