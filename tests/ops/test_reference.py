@@ -8,6 +8,7 @@ where magnitude is the same sums taken over absolute values (a sum's rounding er
 in whatever order it is added up, is a multiple of eps times the sum of its terms'
 magnitudes). Upstream gradients are random, never only ones.
 """
+import pathlib
 import re
 
 import numpy as np
@@ -86,6 +87,20 @@ def test_each_fast_op_points_to_a_reference_that_exists(op):
 def test_the_reference_module_lists_its_functions():
     listed = re.findall(r"^    (\w+)\(", reference.__doc__, flags=re.MULTILINE)
     assert len(listed) == 10 and all(callable(getattr(reference, name)) for name in listed)
+
+
+def test_the_readme_table_names_functions_that_exist():
+    """README's 'where each formula lives' table: the files and reference functions it names."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    table = (root / "README.md").read_text().split("| op family |")[1].split("\n\n")[0]
+    rows = re.findall(r"^\| (.+?) \| (.+?) \| (.+?) \|$", table, re.MULTILINE)
+    families = [row for row in rows if not row[0].startswith("---")]
+    assert len(families) == 6
+    named = [name for row in families for name in re.findall(r"`(\w+)`", row[2])]
+    assert "conv2d_backward" in named and "max_pool2d_backward" in named
+    assert all(callable(getattr(reference, name)) for name in named)
+    for path in re.findall(r"`(neuronet/[\w/]+(?:\.py)?)`", " ".join(row[1] for row in families)):
+        assert (root / path).exists(), path
 
 
 # --- conv2d -------------------------------------------------------------------------
