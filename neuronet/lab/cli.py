@@ -7,6 +7,7 @@
     neuronet lab kernels
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
+    neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
 
 Every lab command also takes --dataset, --epochs, --limit, --seeds, --batch-size and
 --out, and writes DIR/report.md, DIR/report.html, DIR/results.json and PNG figures.
@@ -158,11 +159,20 @@ def _add_explain(commands):
                         help="a class: softmax cross-entropy on the outputs (logits)")
     parser.add_argument("--lr", type=POSITIVE_FLOAT, metavar="ALPHA", default=0.5,
                         help="learning rate of the step (default 0.5)")
+    parser.add_argument("--op", choices=sorted(explain.REFERENCES),
+                        help="print that op's plain reference (neuronet.ops.reference) instead")
     parser.set_defaults(handler=explain_command)
 
 
 def explain_command(args):
     """Exit status 0 when every hand gradient agrees with autograd, 1 otherwise."""
+    if args.op is not None:
+        given = [option for option in ("model", "input", "target", "label")
+                 if getattr(args, option) is not None]
+        if given:
+            raise ValueError(f"explain: --op prints a reference and takes no --{given[0]}")
+        explain.show_reference(args.op)
+        return 0
     if args.model is None:
         given = [option for option in ("input", "target", "label")
                  if getattr(args, option) is not None]

@@ -13,15 +13,30 @@ layers, the sum dE/da = sum_j dE/dz_j w_j first), compared with autograd
 (``Tensor.backward``), then one gradient-descent step w <- w - alpha dE/dw is taken with
 ``optimizers.SGD`` and the new weights and error are shown. The biases stay fixed,
 as in the course. ``--model FILE`` explains a small Dense checkpoint instead.
+
+``--op conv2d|max_pool2d|avg_pool2d|dense`` prints instead the plain reference of that
+op from ``neuronet.ops.reference``: the source of its forward and backward, whose
+docstrings hold the formulas, and of the helpers they call.
 """
 import dataclasses
+import inspect
 
 import numpy
 
 from neuronet import activations, layers, models, ops, optimizers
+from neuronet.ops import reference
 from neuronet.lab.backprop import ACTIVATIONS, Names, Network, backpropagate
 from neuronet.tensor import Tensor
 
+# The functions of neuronet.ops.reference that --op prints, helpers first.
+REFERENCES = {
+    "conv2d": ["pad", "im2col", "col2im", "crop", "conv2d_forward", "conv2d_backward"],
+    "max_pool2d": ["im2col", "col2im", "_pool_windows", "_pool_backward",
+                   "max_pool2d_forward", "max_pool2d_backward"],
+    "avg_pool2d": ["im2col", "col2im", "_pool_windows", "_pool_backward",
+                   "_real_pixel_counts", "avg_pool2d_forward", "avg_pool2d_backward"],
+    "dense": ["relu_forward", "relu_backward", "dense_forward", "dense_backward"],
+}
 MAX_WEIGHTS = 120  # explain prints every weight: beyond this nobody reads it
 TOLERANCE = 1e-9   # relative agreement asked of autograd
 
@@ -168,7 +183,17 @@ def explain(network, print_fn=print):
     verdict = "agree" if agree else "DO NOT agree"
     print_fn(f"\nAll hand-computed gradients {verdict} with autograd (relative tolerance "
              f"{TOLERANCE:g}).")
+    print_fn("The same formulas as code for a whole batch: neuronet.ops.reference."
+             "dense_forward/dense_backward (neuronet explain --op dense).")
     return agree
+
+
+def show_reference(op, print_fn=print):
+    """Print the source of ``op``'s plain reference (``REFERENCES[op]``)."""
+    print_fn(f"# {op}: the plain reference in neuronet/ops/reference.py (the fast op is "
+             f"neuronet.ops.{op}; tests/ops/test_reference.py checks one against the other)")
+    for name in REFERENCES[op]:
+        print_fn("\n" + inspect.getsource(getattr(reference, name)).rstrip())
 
 
 def _print_step(network, names, result, print_fn):

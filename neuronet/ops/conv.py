@@ -10,6 +10,10 @@ Backward unrolls each block again from the saved input rather than keeping the u
 matrix (kh*kw times the input) alive between the passes. The input gradient of a
 stride-1 convolution is one more unrolled product (of the padded output gradient with
 the flipped kernel); other strides add it back window by window (col2im).
+
+Reference: ``neuronet.ops.reference`` computes the same numbers the plain way (read it
+first): ``conv2d_forward``/``conv2d_backward`` (im2col, one product, col2im) and
+``conv2d_fused_forward``/``conv2d_fused_backward`` (with the ReLU and max-pool composed).
 """
 import math
 
@@ -305,6 +309,9 @@ def conv2d(x, w, b=None, strides=1, padding="valid", dilation=1, activation=None
 
     Example:
         >>> y = conv2d(x, w, b, strides=2, padding="same")   # (8, 28, 28, 1) -> (8, 14, 14, 32)
+
+    Reference: neuronet.ops.reference.conv2d_forward/backward; with ``activation`` or
+    ``max_pool``, neuronet.ops.reference.conv2d_fused_forward/backward.
     """
     x = as_tensor(x)
     w = same_dtype(w, x.dtype)

@@ -1,4 +1,8 @@
-"""Matrix product, and the fully connected layer's fused product + bias + ReLU."""
+"""Matrix product, and the fully connected layer's fused product + bias + ReLU.
+
+Reference: ``neuronet.ops.reference.dense_forward``/``dense_backward`` compute the
+fully connected layer the plain way, without the split over threads (read it first).
+"""
 from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops._utils import (as_tensor, check_weight_dtypes, operands, same_dtype,
@@ -116,6 +120,8 @@ def dense(x, w, b=None, activation=None):
 
     Shape:
         (N, in) -> (N, units).
+
+    Reference: neuronet.ops.reference.dense_forward/backward.
     """
     x = as_tensor(x)
     w = same_dtype(w, x.dtype)

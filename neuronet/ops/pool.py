@@ -9,6 +9,10 @@ scratch buffer (``workspace``). Max pooling keeps, per window, the index of the 
 that holds its first maximum (one byte per output), so backward is one comparison
 and one product per tap. When the windows do not overlap, each tap's gradient is
 written straight into the input gradient instead of being accumulated.
+
+Reference: ``neuronet.ops.reference`` computes the same numbers the plain way (read it
+first): ``max_pool2d_forward``/``max_pool2d_backward`` and
+``avg_pool2d_forward``/``avg_pool2d_backward``, each window one row of an im2col.
 """
 from neuronet import parallel
 from neuronet.backend import xp
@@ -202,6 +206,8 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
 
     Shape:
         (N, H, W, C) -> (N, Ho, Wo, C), Ho = (H + top + bottom - ph) // sh + 1.
+
+    Reference: neuronet.ops.reference.max_pool2d_forward/backward.
     """
     x = as_tensor(x)
     pool, strides, pads = _pool_arguments(x, pool_size, strides, padding, "max_pool2d")
@@ -222,6 +228,8 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
 
     Shape:
         (N, H, W, C) -> (N, Ho, Wo, C), Ho = (H + top + bottom - ph) // sh + 1.
+
+    Reference: neuronet.ops.reference.avg_pool2d_forward/backward.
     """
     x = as_tensor(x)
     pool, strides, pads = _pool_arguments(x, pool_size, strides, padding, "avg_pool2d")

@@ -1,3 +1,4 @@
+import inspect
 import math
 import re
 
@@ -6,6 +7,7 @@ import torch
 
 import neuronet as nn
 from neuronet import cli, layers, models
+from neuronet.ops import reference
 
 # The course's worked example, computed here in plain floats.
 I1, I2, T1, T2, B1, B2 = 0.05, 0.10, 0.01, 0.99, 0.35, 0.60
@@ -146,6 +148,9 @@ def test_model_checkpoint_with_targets(tmp_path, capsys):
     (["--model", "{path}", "--input", "1,2,3", "--target", "1"], "--target gave 1 values"),
     (["--target", "1", "--label", "0"], "not allowed with argument --target"),
     (["--lr", "-1"], "argument --lr: expected a positive number"),
+    (["--op", "dense", "--model", "{path}"], "explain: --op prints a reference and takes no "
+                                             "--model"),
+    (["--op", "pool"], "argument --op: invalid choice: 'pool'"),
 ])
 def test_explain_mistakes_give_one_line(argv, expected, tmp_path, capsys):
     _, path = _checkpoint(tmp_path, None)
@@ -163,3 +168,32 @@ def test_explain_refuses_models_it_cannot_print(tmp_path, capsys):
                                        "1"])
     assert status == 1
     assert "Flatten 'flatten" in err and "made only of Dense layers" in err
+
+
+@pytest.mark.parametrize("op, shown, formula", [
+    ("conv2d", ["im2col", "col2im", "conv2d_forward", "conv2d_backward"],
+     "gw = cols^T @ g,   gb = sum of g's rows,   gx = crop(col2im(g @ w2d^T))"),
+    ("max_pool2d", ["im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward"],
+     "each window's gy goes to its first maximum, taps in row-major order"),
+    ("avg_pool2d", ["avg_pool2d_forward", "avg_pool2d_backward", "_real_pixel_counts"],
+     "count[i, j] = the window's real (non-padded) pixels"),
+    ("dense", ["dense_forward", "dense_backward"], "gx = g @ w^T,   gw = x^T @ g"),
+])
+def test_explain_op_prints_the_reference_source(op, shown, formula, capsys):
+    status, printed, _ = _explain(capsys, ["--op", op])
+    assert status == 0
+    for name in shown:
+        assert inspect.getsource(getattr(reference, name)).rstrip() in printed, name
+    assert formula in printed
+    others = {"conv2d": "conv2d_backward", "max_pool2d": "max_pool2d_backward",
+              "avg_pool2d": "avg_pool2d_backward", "dense": "dense_backward"}
+    assert not [other for key, other in others.items()
+                if key != op and f"def {other}(" in printed]
+
+
+def test_worked_example_points_to_the_dense_reference(capsys):
+    _, printed, _ = _explain(capsys, [])
+    named = re.findall(r"neuronet\.ops\.reference\.(\w+)/(\w+) \(neuronet explain --op (\w+)\)",
+                       printed)
+    assert named == [("dense_forward", "dense_backward", "dense")]
+    assert all(callable(getattr(reference, name)) for name in named[0][:2])
