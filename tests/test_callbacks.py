@@ -99,6 +99,18 @@ class Recorder(callbacks.Callback):
     def on_train_end(self, logs=None):
         self.calls.append("train_end")
 
+    def on_test_begin(self, logs=None):
+        self.calls.append("test_begin")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append(f"test_batch_begin {batch}")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(f"test_batch_end {batch} {sorted(logs)}")
+
+    def on_test_end(self, logs=None):
+        self.calls.append(f"test_end {sorted(logs)}")
+
 
 # --- EarlyStopping ------------------------------------------------------------------
 def test_early_stopping_stops_after_patience_and_restores_best():
@@ -271,12 +283,25 @@ def test_csv_logger_appends_without_a_second_header(rng, tmp_path):
     assert len(_read_csv(path)) == 2  # append=False starts a new file
 
 
+class PoisonWeights(callbacks.Callback):
+    """Sets the first weight to NaN before batch ``batch`` of the first epoch."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.batch and not self.model.epochs_done:
+            self.model.trainable_weights[0].data[...] = np.nan
+
+
 def test_terminate_on_nan_stops_and_names_epoch_and_batch(rng, capsys):
     model, (x, y) = tiny_model(), tiny_data(rng)
-    x[9, 1] = np.nan  # in the third batch of 4 when not shuffled
     recorder = Recorder()
-    history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0,
-                        callbacks=[callbacks.TerminateOnNaN(), recorder])
+    # NaN in x is refused when fit starts, so the NaN comes from the weights at batch 2.
+    with pytest.warns(RuntimeWarning, match="epoch 1/3, batch 3/6"):
+        history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0,
+                            callbacks=[PoisonWeights(2), callbacks.TerminateOnNaN(), recorder])
     assert "Epoch 1, batch 2: invalid loss nan" in capsys.readouterr().out
     assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][0])
     assert [c for c in recorder.calls if c.startswith("batch_begin")] == [
@@ -305,6 +330,24 @@ def test_fit_calls_the_hooks_in_order(rng):
                                "epoch_begin 1", *one_epoch, "epoch_end 1", "train_end"])
     assert recorder.params == {"epochs": 2, "steps": 2, "verbose": 0}
     assert recorder.model is model
+
+
+def test_validation_in_fit_calls_the_test_hooks_before_epoch_end(rng):
+    model, (x, y) = tiny_model(), tiny_data(rng, 10)
+    recorder = Recorder()
+    history = model.fit(x, y, epochs=2, batch_size=6, verbose=0, callbacks=[recorder],
+                        validation_data=tiny_data(rng, 7))
+    keys = "['accuracy', 'loss']"
+    train = ["batch_begin 0", f"batch_end 0 {keys}", "batch_begin 1", f"batch_end 1 {keys}"]
+    test = ["test_begin", "test_batch_begin 0", f"test_batch_end 0 {keys}",
+            "test_batch_begin 1", f"test_batch_end 1 {keys}", f"test_end {keys}"]
+    assert recorder.calls == (["train_begin", "epoch_begin 0", *train, *test, "epoch_end 0",
+                               "epoch_begin 1", *train, *test, "epoch_end 1", "train_end"])
+    assert history.epoch == [0, 1]  # History records epochs, not validation passes
+    assert all(len(values) == 2 for values in history.history.values())
+    evaluated = Recorder()
+    model.evaluate(x, y, batch_size=6, verbose=0, callbacks=[evaluated])
+    assert evaluated.calls == test
 
 
 def test_history_collects_epoch_logs():
