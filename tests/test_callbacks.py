@@ -308,6 +308,52 @@ def test_terminate_on_nan_stops_and_names_epoch_and_batch(rng, capsys):
         "batch_begin 0", "batch_begin 1", "batch_begin 2"]
 
 
+class Crash(callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.error = epoch, RuntimeError(f"crash in epoch {epoch + 1}")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise self.error
+
+
+def test_a_crash_in_fit_loses_nothing_already_reported(rng, tmp_path):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    csv_path, checkpoint = tmp_path / "log.csv", tmp_path / "model.safetensors"
+    crash, recorder = Crash(epoch=2), Recorder()
+    run = [callbacks.CSVLogger(csv_path), callbacks.ModelCheckpoint(checkpoint), crash, recorder]
+    with pytest.raises(RuntimeError) as raised:
+        model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=run)
+    assert raised.value is crash.error  # the same object, not a wrapper
+    assert raised.traceback[-1].name == "on_epoch_begin"  # raised where it was raised
+    assert "train_end" not in recorder.calls  # as in Keras
+    header, *rows = _read_csv(csv_path)
+    assert [row[0] for row in rows] == ["0", "1"] and all(len(r) == len(header) for r in rows)
+    restored = nn.models.load_model(checkpoint)
+    assert restored.epochs_done == 2
+    assert all(np.array_equal(a, b) for a, b in zip(restored.get_weights(), model.get_weights()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "model.safetensors"]
+
+
+def test_a_crash_in_a_step_propagates_unchanged(rng, monkeypatch):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    error = FloatingPointError("step 3")
+    steps = []
+
+    def failing_step(x, y):
+        steps.append(len(x))
+        if len(steps) == 3:
+            raise error
+
+    monkeypatch.setattr(model, "_train_step", failing_step)
+    recorder = Recorder()
+    with pytest.raises(FloatingPointError) as raised:
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[recorder])
+    assert raised.value is error and raised.traceback[-1].name == "failing_step"
+    assert recorder.calls[-1] == "batch_begin 2" and "train_end" not in recorder.calls
+
+
 def test_terminate_on_nan_ignores_finite_losses():
     model = StubModel()
     terminate = callbacks.TerminateOnNaN()
