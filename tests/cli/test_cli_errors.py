@@ -48,6 +48,14 @@ def test_missing_architecture_file(tmp_path, capsys):
                 "wide.json' does not exist")
 
 
+def test_a_layer_config_that_does_not_fit_is_a_mistake_not_a_bug(tmp_path, capsys):
+    path = tmp_path / "wide.json"
+    path.write_text('{"class_name": "Sequential", "config": {"name": "wide", "layers": ['
+                    '{"class_name": "Dense", "config": {"unitz": 3}}]}}')
+    _fails_with(capsys, ["train", "--model", path, *TINY],
+                "does not describe a Sequential (TypeError: ")
+
+
 def test_missing_data_set_gives_the_loader_message(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NEURONET_DATA", str(tmp_path / "data"))
