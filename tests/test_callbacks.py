@@ -336,6 +336,17 @@ def test_a_crash_in_fit_loses_nothing_already_reported(rng, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "model.safetensors"]
 
 
+def test_a_csv_logger_reused_after_a_crash_closes_its_old_file(rng, tmp_path):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    logger = callbacks.CSVLogger(tmp_path / "log.csv")
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, epochs=3, verbose=0, callbacks=[logger, Crash(epoch=1)])
+    left_open = logger.file
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    assert left_open.closed and logger.file is None
+    assert [row[0] for row in _read_csv(tmp_path / "log.csv")[1:]] == ["0", "1"]
+
+
 def test_a_crash_in_a_step_propagates_unchanged(rng, monkeypatch):
     model, (x, y) = tiny_model(), tiny_data(rng)
     error = FloatingPointError("step 3")
