@@ -100,7 +100,11 @@ def from_json(path):
                          f'{{"class_name": "Sequential", "config": ...}}, got class_name {found!r}')
     if "config" not in document:
         raise ValueError(f"architecture file {path!r} has no 'config' entry")
-    return models.Sequential.from_config(document["config"])
+    try:
+        return models.Sequential.from_config(document["config"])
+    except (TypeError, KeyError, AttributeError) as error:  # a layer config that does not fit
+        raise ValueError(f"architecture file {path!r} does not describe a Sequential "
+                         f"({type(error).__name__}: {error})") from None
 
 
 def to_json(model, path):

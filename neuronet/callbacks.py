@@ -355,7 +355,8 @@ class LearningRateScheduler(Callback):
 class CSVLogger(Callback):
     """Write each epoch's logs as one CSV row: ``epoch`` then the log keys, sorted.
 
-    With ``append=True`` rows go after an existing file's (no second header).
+    With ``append=True`` rows go after an existing file's (no second header). Each
+    row is flushed as it is written, so a crash or a kill loses no finished epoch.
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -364,6 +365,7 @@ class CSVLogger(Callback):
         self.file, self.writer, self.keys = None, None, None
 
     def on_train_begin(self, logs=None):
+        self.on_train_end()  # a fit that raised leaves its file open (its rows are flushed)
         has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer, self.keys, self.write_header = None, None, not has_rows

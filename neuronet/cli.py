@@ -6,13 +6,18 @@
     neuronet predict RUN_DIR_OR_MODEL IMAGE...
     neuronet summary RUN_DIR_OR_MODEL
 
-Only this module parses arguments and prints errors: a mistake gives one line,
-``neuronet: error: ...``, on stderr and a non-zero exit status, never a traceback.
+Only this module parses arguments and prints errors. A mistake (a bad option, a
+missing file, data or a checkpoint that does not fit: ``ValueError``, ``OSError``)
+gives one line, ``neuronet: error: ...``, on stderr and exit status 2 (the command
+line) or 1 (the rest). Any other exception is a bug inside neuronet: its traceback is
+printed, then ``neuronet: internal error: ...``, and the exit status is 3.
+``--debug`` (or ``NEURONET_DEBUG=1``) prints the traceback of a mistake too.
 """
 import argparse
 import os
 import sys
 import time
+import traceback
 
 from PIL import Image, UnidentifiedImageError
 
@@ -23,6 +28,10 @@ from neuronet.lab.cli import add_lab_commands
 
 TOP_CLASSES = 3
 RESUMABLE = ("epochs", "verbose")
+DEBUG_VARIABLE = "NEURONET_DEBUG"
+DEBUG_HELP = (f"print the traceback of an error (also {DEBUG_VARIABLE}=1). Without it a "
+              "mistake (a bad option, a missing file, data that does not fit) is one line; an "
+              "unexpected error (a bug inside neuronet) always prints its traceback, to report")
 
 
 class CommandError(Exception):
@@ -64,7 +73,21 @@ def build_parser():
     summary.add_argument("model", metavar="RUN_DIR_OR_MODEL")
     summary.set_defaults(handler=summary_command)
     add_lab_commands(commands)
+    _add_debug_option(parser)
     return parser
+
+
+def _add_debug_option(parser, top=True):
+    """``--debug`` on ``parser`` and on every subcommand under it, so it goes anywhere.
+
+    Below the top its default is SUPPRESS: a subcommand's default would overwrite a
+    ``--debug`` given before the subcommand's name."""
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP,
+                        default=False if top else argparse.SUPPRESS)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _add_debug_option(subparser, top=False)
 
 
 def _add_train(commands):
@@ -219,17 +242,32 @@ def summary_command(args):
 
 
 def main(argv=None):
-    """Run the command in ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    """Run the command in ``argv`` (default: ``sys.argv[1:]``); return the exit status:
+    0 done, 1 a mistake in the data or files, 2 in the command line, 3 a bug, 130 Ctrl-C."""
+    debug = os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
     try:
         args = build_parser().parse_args(argv)
+        debug = debug or args.debug
         return args.handler(args)
     except (CommandError, ValueError, OSError) as error:
-        message = " ".join(str(error).split())
-        print(f"neuronet: error: {message}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        print(f"neuronet: error: {_one_line(error)}", file=sys.stderr)
         return 1 if not isinstance(error, CommandError) else 2
     except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
         print("neuronet: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # anything else is a bug: show where it happened
+        traceback.print_exc()
+        print(f"neuronet: internal error: {type(error).__name__}: {_one_line(error)} (a bug in "
+              "neuronet: please report it with the traceback above)", file=sys.stderr)
+        return 3
+
+
+def _one_line(error):
+    return " ".join(str(error).split())
 
 
 if __name__ == "__main__":

@@ -6,8 +6,14 @@ data set's class names found again), ``architecture.json``, ``model.safetensors`
 were evaluated), ``history.csv``, ``metrics.json``, ``curves.png``,
 ``confusion.png`` and ``report.md``. The command line (``neuronet.cli``) and
 notebooks call these functions; nothing here parses arguments.
+
+A crash or a kill loses nothing already reported: ``history.csv`` gets each
+epoch's row flushed as it is logged, and the checkpoint and the JSON files are
+replaced atomically (``neuronet.io.write_atomic``), so each is the old or the new
+file, never half of one. ``train(..., resume=True)`` continues from the checkpoint.
 """
 import csv
+import io
 import json
 import os
 import time
@@ -15,6 +21,7 @@ import time
 from neuronet import architectures, callbacks, datasets, losses, metrics, models, optimizers
 from neuronet import plots, reporting
 from neuronet.backend import xp
+from neuronet.io import write_atomic
 from neuronet.random import manual_seed
 
 CHECKPOINT, SETTINGS, ARCHITECTURE = "model.safetensors", "run.json", "architecture.json"
@@ -181,8 +188,9 @@ def _truncate_history(path, epochs):
     with open(path, newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
     kept = rows[:1] + [row for row in rows[1:] if row and int(row[0]) < epochs]
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        csv.writer(file).writerows(kept)
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(kept)
+    write_atomic(path, text.getvalue().encode("utf-8"))  # killed here, the old rows stay
 
 
 def _best_epoch(stopper):
@@ -213,6 +221,4 @@ def _finish(run_dir, model, run_metrics, test_data, num_classes):
 
 
 def _write_json(path, document):
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(document, file, indent=2)
-        file.write("\n")
+    write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))

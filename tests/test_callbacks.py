@@ -99,6 +99,18 @@ class Recorder(callbacks.Callback):
     def on_train_end(self, logs=None):
         self.calls.append("train_end")
 
+    def on_test_begin(self, logs=None):
+        self.calls.append("test_begin")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append(f"test_batch_begin {batch}")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(f"test_batch_end {batch} {sorted(logs)}")
+
+    def on_test_end(self, logs=None):
+        self.calls.append(f"test_end {sorted(logs)}")
+
 
 # --- EarlyStopping ------------------------------------------------------------------
 def test_early_stopping_stops_after_patience_and_restores_best():
@@ -271,16 +283,86 @@ def test_csv_logger_appends_without_a_second_header(rng, tmp_path):
     assert len(_read_csv(path)) == 2  # append=False starts a new file
 
 
+class PoisonWeights(callbacks.Callback):
+    """Sets the first weight to NaN before batch ``batch`` of the first epoch."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.batch and not self.model.epochs_done:
+            self.model.trainable_weights[0].data[...] = np.nan
+
+
 def test_terminate_on_nan_stops_and_names_epoch_and_batch(rng, capsys):
     model, (x, y) = tiny_model(), tiny_data(rng)
-    x[9, 1] = np.nan  # in the third batch of 4 when not shuffled
     recorder = Recorder()
-    history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0,
-                        callbacks=[callbacks.TerminateOnNaN(), recorder])
+    # NaN in x is refused when fit starts, so the NaN comes from the weights at batch 2.
+    with pytest.warns(RuntimeWarning, match="epoch 1/3, batch 3/6"):
+        history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0,
+                            callbacks=[PoisonWeights(2), callbacks.TerminateOnNaN(), recorder])
     assert "Epoch 1, batch 2: invalid loss nan" in capsys.readouterr().out
     assert len(history.history["loss"]) == 1 and math.isnan(history.history["loss"][0])
     assert [c for c in recorder.calls if c.startswith("batch_begin")] == [
         "batch_begin 0", "batch_begin 1", "batch_begin 2"]
+
+
+class Crash(callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.error = epoch, RuntimeError(f"crash in epoch {epoch + 1}")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise self.error
+
+
+def test_a_crash_in_fit_loses_nothing_already_reported(rng, tmp_path):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    csv_path, checkpoint = tmp_path / "log.csv", tmp_path / "model.safetensors"
+    crash, recorder = Crash(epoch=2), Recorder()
+    run = [callbacks.CSVLogger(csv_path), callbacks.ModelCheckpoint(checkpoint), crash, recorder]
+    with pytest.raises(RuntimeError) as raised:
+        model.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=run)
+    assert raised.value is crash.error  # the same object, not a wrapper
+    assert raised.traceback[-1].name == "on_epoch_begin"  # raised where it was raised
+    assert "train_end" not in recorder.calls  # as in Keras
+    header, *rows = _read_csv(csv_path)
+    assert [row[0] for row in rows] == ["0", "1"] and all(len(r) == len(header) for r in rows)
+    restored = nn.models.load_model(checkpoint)
+    assert restored.epochs_done == 2
+    assert all(np.array_equal(a, b) for a, b in zip(restored.get_weights(), model.get_weights()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv", "model.safetensors"]
+
+
+def test_a_csv_logger_reused_after_a_crash_closes_its_old_file(rng, tmp_path):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    logger = callbacks.CSVLogger(tmp_path / "log.csv")
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, epochs=3, verbose=0, callbacks=[logger, Crash(epoch=1)])
+    left_open = logger.file
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    assert left_open.closed and logger.file is None
+    assert [row[0] for row in _read_csv(tmp_path / "log.csv")[1:]] == ["0", "1"]
+
+
+def test_a_crash_in_a_step_propagates_unchanged(rng, monkeypatch):
+    model, (x, y) = tiny_model(), tiny_data(rng)
+    error = FloatingPointError("step 3")
+    steps = []
+
+    def failing_step(x, y):
+        steps.append(len(x))
+        if len(steps) == 3:
+            raise error
+
+    monkeypatch.setattr(model, "_train_step", failing_step)
+    recorder = Recorder()
+    with pytest.raises(FloatingPointError) as raised:
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[recorder])
+    assert raised.value is error and raised.traceback[-1].name == "failing_step"
+    assert recorder.calls[-1] == "batch_begin 2" and "train_end" not in recorder.calls
 
 
 def test_terminate_on_nan_ignores_finite_losses():
@@ -305,6 +387,24 @@ def test_fit_calls_the_hooks_in_order(rng):
                                "epoch_begin 1", *one_epoch, "epoch_end 1", "train_end"])
     assert recorder.params == {"epochs": 2, "steps": 2, "verbose": 0}
     assert recorder.model is model
+
+
+def test_validation_in_fit_calls_the_test_hooks_before_epoch_end(rng):
+    model, (x, y) = tiny_model(), tiny_data(rng, 10)
+    recorder = Recorder()
+    history = model.fit(x, y, epochs=2, batch_size=6, verbose=0, callbacks=[recorder],
+                        validation_data=tiny_data(rng, 7))
+    keys = "['accuracy', 'loss']"
+    train = ["batch_begin 0", f"batch_end 0 {keys}", "batch_begin 1", f"batch_end 1 {keys}"]
+    test = ["test_begin", "test_batch_begin 0", f"test_batch_end 0 {keys}",
+            "test_batch_begin 1", f"test_batch_end 1 {keys}", f"test_end {keys}"]
+    assert recorder.calls == (["train_begin", "epoch_begin 0", *train, *test, "epoch_end 0",
+                               "epoch_begin 1", *train, *test, "epoch_end 1", "train_end"])
+    assert history.epoch == [0, 1]  # History records epochs, not validation passes
+    assert all(len(values) == 2 for values in history.history.values())
+    evaluated = Recorder()
+    model.evaluate(x, y, batch_size=6, verbose=0, callbacks=[evaluated])
+    assert evaluated.calls == test
 
 
 def test_history_collects_epoch_logs():

@@ -12,7 +12,9 @@
 Every lab command also takes --dataset, --epochs, --limit, --seeds, --batch-size and
 --out, and writes DIR/report.md, DIR/report.html, DIR/results.json and PNG figures.
 ``neuronet.cli`` calls ``add_lab_commands`` and runs the chosen ``handler``; it turns
-a ValueError or OSError into one line on stderr and a non-zero exit status.
+a ValueError or OSError into one line on stderr and a non-zero exit status, adds
+``--debug`` to every command here (the traceback too) and shows any other exception
+with its traceback, as a bug (see ``neuronet.cli``).
 """
 import dataclasses
 import os

@@ -12,6 +12,7 @@ verdict computed from its losses:
     too large   a larger rate than the good one that did not diverge: it overshoots
 """
 import math
+import warnings
 
 import numpy
 
@@ -43,7 +44,9 @@ def _train_at(lab, data, rate):
     runs, step_losses = [], []
     for seed in lab.settings.seed_list:
         recorder = common.BatchLosses()
-        with numpy.errstate(all="ignore"):  # a diverging run overflows: expected here
+        with numpy.errstate(all="ignore"), warnings.catch_warnings():
+            # A diverging run overflows and fit warns of its NaN loss: expected here.
+            warnings.filterwarnings("ignore", ".*fit: the training loss is", RuntimeWarning)
             trained = common.train_classifier(mlp, data, lab.settings, seed,
                                               optimizer=("sgd", rate),
                                               callbacks=[recorder, callbacks.TerminateOnNaN()])

@@ -90,7 +90,7 @@ class ProgressLogger(Callback):
     def __init__(self, steps, verbose=1, epochs=None):
         super().__init__()
         self.steps, self.verbose, self.epochs = steps, verbose, epochs
-        self.bar, self.prefix = None, ""
+        self.bar, self.prefix, self.in_fit = None, "", False
 
     def _begin(self, prefix=""):
         if not self.verbose:
@@ -109,6 +109,12 @@ class ProgressLogger(Callback):
             self.bar.finish(logs or {}, self.prefix)
             self.bar = None
 
+    def on_train_begin(self, logs=None):
+        self.in_fit = True  # validation inside fit shows in the epoch's line, not a bar
+
+    def on_train_end(self, logs=None):
+        self.in_fit = False
+
     def on_epoch_begin(self, epoch, logs=None):
         self._begin(f"Epoch {epoch + 1}/{self.epochs} - ")
 
@@ -119,13 +125,16 @@ class ProgressLogger(Callback):
         self._end(logs)
 
     def on_test_begin(self, logs=None):
-        self._begin()
+        if not self.in_fit:
+            self._begin()
 
     def on_test_batch_end(self, batch, logs=None):
-        self._update(batch, logs)
+        if not self.in_fit:
+            self._update(batch, logs)
 
     def on_test_end(self, logs=None):
-        self._end(logs)
+        if not self.in_fit:
+            self._end(logs)
 
     def on_predict_begin(self, logs=None):
         self._begin()

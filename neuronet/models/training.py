@@ -6,11 +6,12 @@ loss -> ``backward()`` -> ``optimizer.step`` -> metrics -> callbacks. The
 epoch's logs hold the sample-weighted mean ``loss`` of its batches, the metrics
 over all its samples, the same on validation data (``val_*``) and ``lr``.
 """
+import math
 import warnings
 
 from neuronet import losses, optimizers, parallel, targets
 from neuronet import metrics as metrics_module
-from neuronet.backend import xp
+from neuronet.backend import check_real, xp
 from neuronet.callbacks import CallbackList, History
 from neuronet.data.batching import batches, num_batches
 from neuronet.models.progress import ProgressLogger
@@ -30,6 +31,24 @@ def _check_count(method, name, value, minimum):
 def _slices(n, batch_size):
     """Consecutive batches as slices: views of the data, where an index array would copy."""
     return (slice(start, start + batch_size) for start in range(0, n, batch_size))
+
+
+def _check_finite(x, method):
+    """Refuse NaN or inf in x: one such value makes the loss NaN at the first batch that
+    holds it, and the optimizer step then makes every weight NaN."""
+    if x.dtype.kind != "f":
+        return
+    with xp.errstate(over="ignore", invalid="ignore"):
+        total = x.sum(dtype=xp.float64)  # NaN or inf whenever an element is (or on overflow)
+    if math.isfinite(total):
+        return
+    bad = ~xp.isfinite(x.reshape(len(x), -1))
+    count = int(bad.sum())
+    if count:
+        first = int(xp.argmax(bad.any(axis=1)))
+        raise ValueError(f"{method}: x holds {count} NaN or infinite values, the first in sample "
+                         f"{first} (x[{first}]); they would make the loss and every weight NaN. "
+                         "Drop or replace those samples first (numpy.isfinite(x) finds them)")
 
 
 def _warn_if_one_class(y, y_val, split):
@@ -106,6 +125,7 @@ class Trainer:
         return x, y
 
     def _check_inputs(self, x, method):
+        check_real(x, f"{method}: x")
         if x.ndim == 0 or len(x) == 0:
             raise ValueError(f"{method} needs at least one sample, got x of shape {x.shape}")
         if self.built:
@@ -183,17 +203,28 @@ class Trainer:
             initial_epoch: the epoch to start at (to resume training).
 
         The logs of each epoch: 'loss', each metric, 'val_loss' and 'val_<metric>'
-        with validation data, and 'lr', the learning rate the epoch used.
+        with validation data, and 'lr', the learning rate the epoch used. Validation
+        runs the callbacks' ``on_test_*`` hooks (as Keras does), before ``on_epoch_end``.
+
+        Bad data is refused before the first epoch: x (and x_val) must hold real numbers
+        (complex, text or object arrays raise ValueError) and no NaN or inf (ValueError
+        naming how many values and the first sample index). A training loss that turns
+        NaN or inf later gives one RuntimeWarning per fit, naming the epoch and batch
+        (1-based); ``callbacks.TerminateOnNaN`` also stops training there.
+
+        An exception in a step or a callback propagates as it is; ``on_train_end`` is
+        not called then (as in Keras), and what the callbacks wrote so far stays whole.
         """
         self._require_compiled("fit")
         _check_count("fit", "batch_size", batch_size, 1)
         _check_count("fit", "epochs", epochs, 0)
         x, y = self._checked_data(x, y, "fit")
+        _check_finite(x, "fit")
         x, y, validation = self._validation_split(x, y, validation_split, validation_data)
         steps = num_batches(len(x), batch_size)
         self.history = history = History()
         callbacks = self._callback_list(callbacks, history, verbose, steps, epochs)
-        self.stop_training, logs = False, None
+        self.stop_training, logs, loss_finite = False, None, True
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -201,10 +232,14 @@ class Trainer:
             for step, index in enumerate(batches(len(x), batch_size, shuffle=shuffle)):
                 callbacks.on_train_batch_begin(step)
                 self._train_step(x[index], y[index])
-                callbacks.on_train_batch_end(step, self._logs())
+                batch_logs = self._logs()
+                if loss_finite:
+                    loss_finite = self._loss_is_finite(batch_logs["loss"], epoch, epochs,
+                                                       step, steps)
+                callbacks.on_train_batch_end(step, batch_logs)
                 if self.stop_training:
                     break
-            logs = self._epoch_logs(validation, batch_size)
+            logs = self._epoch_logs(validation, batch_size, callbacks)
             self.epochs_done = epoch + 1
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -218,7 +253,9 @@ class Trainer:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("fit expects validation_data as a tuple (x_val, y_val), got "
                                  f"{type(validation_data).__name__}")
-            return x, y, self._checked_data(*validation_data, "fit (validation_data)")
+            x_val, y_val = self._checked_data(*validation_data, "fit (validation_data)")
+            _check_finite(x_val, "fit (validation_data)")
+            return x, y, (x_val, y_val)
         if not split:
             return x, y, None
         if not 0.0 < split < 1.0:
@@ -237,10 +274,23 @@ class Trainer:
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         return CallbackList([c for c in chain if c is not None], model=self, params=params)
 
-    def _epoch_logs(self, validation, batch_size):
+    def _loss_is_finite(self, loss, epoch, epochs, step, steps):
+        """Warn when the running loss of the epoch turns NaN or inf: it does so at the
+        first such batch, and ``fit`` calls this until it has warned once."""
+        if math.isfinite(loss):
+            return True
+        warnings.warn(f"{self.describe()}.fit: the training loss is {loss} in epoch "
+                      f"{epoch + 1}/{epochs}, batch {step + 1}/{steps}; the weights are "
+                      "probably NaN from here on. Lower the learning rate or check the data "
+                      "and labels; callbacks.TerminateOnNaN() stops training when it happens",
+                      RuntimeWarning, stacklevel=3)
+        return False
+
+    def _epoch_logs(self, validation, batch_size, callbacks):
+        """The epoch's logs; validation runs the test hooks of ``fit``'s own callbacks."""
         logs = self._logs()
         if validation is not None:
-            val_logs = self._test_loop(*validation, batch_size, CallbackList())
+            val_logs = self._test_loop(*validation, batch_size, callbacks)
             logs.update({f"val_{key}": value for key, value in val_logs.items()})
         logs["lr"] = self.optimizer.learning_rate
         return logs

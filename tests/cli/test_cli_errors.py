@@ -48,6 +48,14 @@ def test_missing_architecture_file(tmp_path, capsys):
                 "wide.json' does not exist")
 
 
+def test_a_layer_config_that_does_not_fit_is_a_mistake_not_a_bug(tmp_path, capsys):
+    path = tmp_path / "wide.json"
+    path.write_text('{"class_name": "Sequential", "config": {"name": "wide", "layers": ['
+                    '{"class_name": "Dense", "config": {"unitz": 3}}]}}')
+    _fails_with(capsys, ["train", "--model", path, *TINY],
+                "does not describe a Sequential (TypeError: ")
+
+
 def test_missing_data_set_gives_the_loader_message(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NEURONET_DATA", str(tmp_path / "data"))
@@ -90,3 +98,61 @@ def test_the_process_exits_non_zero_without_traceback(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("neuronet: error: ") and done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+# --- --debug and bugs inside neuronet -----------------------------------------------------------
+def _traceback_then(capsys, argv, status, last_line_start):
+    assert cli.main([str(arg) for arg in argv]) == status
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert lines[0] == "Traceback (most recent call last):", err
+    assert lines[-1].startswith(last_line_start), err
+    return err
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_debug_shows_the_traceback_of_a_mistake(where, tmp_path, capsys):
+    command = ["evaluate", tmp_path / "missing"]
+    argv = command + ["--debug"] if where == "after" else ["--debug"] + command
+    err = _traceback_then(capsys, argv, 1, "neuronet: error: no run folder or checkpoint")
+    assert "FileNotFoundError" in err and "in checkpoint_path" in err
+
+
+@pytest.mark.parametrize("value, shows", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_neuronet_debug_variable(value, shows, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEURONET_DEBUG", value)
+    if shows:
+        _traceback_then(capsys, ["summary", tmp_path / "missing"], 1, "neuronet: error: no run")
+    else:
+        _fails_with(capsys, ["summary", tmp_path / "missing"], "no run folder or checkpoint")
+
+
+def test_debug_in_lab_and_explain(capsys):
+    _fails_with(capsys, ["explain", "--input", "0.1,0.2"], "--input needs --model")
+    err = _traceback_then(capsys, ["explain", "--input", "0.1,0.2", "--debug"], 1,
+                          "neuronet: error: explain: --input needs --model")
+    assert "in explain_command" in err
+    _fails_with(capsys, ["lab", "kernels", "--debug", "--limit", "0"],
+                "kernels: argument --limit: expected a positive integer")
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+def test_a_bug_inside_neuronet_shows_its_traceback_and_says_so(debug, trained_run, capsys,
+                                                               monkeypatch):
+    def buggy_summary(self, print_fn=print):
+        return {}["layers"]
+
+    monkeypatch.setattr(cli.models.Model, "summary", buggy_summary)
+    err = _traceback_then(capsys, ["summary", trained_run, *debug], 3,
+                          "neuronet: internal error: KeyError: 'layers' (a bug in neuronet: "
+                          "please report it with the traceback above)")
+    assert "in buggy_summary" in err and "neuronet: error" not in err
+
+
+def test_debug_variable_in_a_process(tmp_path):
+    command = [sys.executable, "-m", "neuronet", "evaluate", str(tmp_path / "missing")]
+    env = {**os.environ, "NEURONET_DEBUG": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Traceback (most recent call last):")
+    assert done.stderr.splitlines()[-1].startswith("neuronet: error: no run folder")

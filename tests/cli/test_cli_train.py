@@ -117,6 +117,15 @@ def test_console_script_points_at_main():
     assert all(name in dependencies for name in ('"matplotlib', '"Pillow', '"safetensors'))
 
 
+def test_license_is_an_spdx_string_that_the_build_backend_reads():
+    # A TOML table makes setuptools >= 77 print a page of deprecation warnings on every
+    # install; the string form needs setuptools >= 77 to build.
+    with open(os.path.join(ROOT, "pyproject.toml")) as file:
+        text = file.read()
+    assert '\nlicense = "MIT"\n' in text and "license = {" not in text
+    assert 'requires = ["setuptools>=77"]' in text
+
+
 def test_default_run_dir_names_dataset_and_model():
     settings = {"dataset": "mnist", "model": "archs/wide.json"}
     folder = cli._default_run_dir(settings)

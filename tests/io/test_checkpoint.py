@@ -103,6 +103,40 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left
 
 
+def test_save_interrupted_mid_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    model = small_cnn()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    before = path.read_bytes()
+    real_fdopen = os.fdopen
+
+    class HalfWriter:
+        """The temporary file's writer: half the bytes reach the disk, then Ctrl-C."""
+
+        def __init__(self, *args, **kwargs):
+            self.file = real_fdopen(*args, **kwargs)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[:len(data) // 2])
+            self.file.flush()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(nn.io.files.os, "fdopen", HalfWriter)
+    model.layers[-1].weights[0].data[...] = 0.0
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left
+    monkeypatch.undo()
+    assert nn.models.load_model(path).count_params() == model.count_params()
+
+
 def test_architecture_may_name_only_registered_layers(tmp_path):
     model = small_cnn()
     path = tmp_path / "model.safetensors"

@@ -254,6 +254,19 @@ def test_progress_in_a_terminal_draws_a_bar(rng, capsys, monkeypatch):
     assert "5/5 [==============================]" in out
 
 
+def test_validation_in_fit_draws_no_bar_of_its_own(rng, capsys, monkeypatch):
+    x, y = blobs(rng, 40)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    mlp().fit(x, y, epochs=2, batch_size=8, verbose=1, validation_split=0.25)
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 5 and lines[-1] == ""  # 'Epoch i/2' and the finished bar, per epoch
+    for line in lines[1:4:2]:
+        finished = line.rsplit("\r", 1)[-1]
+        assert finished.startswith("4/4 [==============================]")
+        assert " - loss: " in finished and " - val_loss: " in finished
+        assert "1/1 [" not in line  # no validation batch drawn over the epoch's bar
+
+
 def test_verbose_zero_prints_nothing(rng, capsys):
     x, y = blobs(rng, 40)
     model = mlp()
@@ -310,3 +323,74 @@ def test_fit_needs_compile_and_sane_arguments(rng):
         model.fit(x, y, batch_size=0, verbose=0)
     with pytest.raises(ValueError, match="verbose must be 0, 1 or 2, got 3"):
         model.fit(x, y, verbose=3)
+
+
+@pytest.mark.parametrize("bad_x, dtype", [
+    (lambda x: x.astype(np.complex64) + 1j, "complex64"),
+    (lambda x: x.astype(str), "<U"),
+    (lambda x: x.astype(object), "object"),
+])
+def test_x_that_is_not_real_numbers_is_refused_by_every_entry(bad_x, dtype, rng):
+    x, y = blobs(rng, 12)
+    bad, model = bad_x(x), mlp()
+    before = model.get_weights()
+    calls = {"fit": lambda: model.fit(bad, y, verbose=0),
+             "evaluate": lambda: model.evaluate(bad, y, verbose=0),
+             "predict": lambda: model.predict(bad),
+             "train_on_batch": lambda: model.train_on_batch(bad, y),
+             "test_on_batch": lambda: model.test_on_batch(bad, y)}
+    for method, call in calls.items():
+        with pytest.raises(ValueError, match=rf"^{method}: x must hold real numbers \(bool, "
+                                             rf"integer or float\), got dtype {dtype}"):
+            call()
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_x_is_reported_when_fit_starts(value, rng):
+    x, y = blobs(rng, 40)
+    x[17, 2] = x[30, 0] = x[30, 3] = value
+    model = mlp()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"^fit: x holds 3 NaN or infinite values, the first in "
+                                         r"sample 17 \(x\[17\]\)"):
+        model.fit(x, y, verbose=0, validation_split=0.5)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    with pytest.raises(ValueError, match=r"^fit \(validation_data\): x holds 3 NaN .* sample 17"):
+        model.fit(x[:10], y[:10], verbose=0, validation_data=(x, y))
+
+
+def test_huge_finite_x_whose_sum_overflows_is_not_taken_for_inf(rng):
+    x, y = blobs(rng, 16)
+    x = x.astype(np.float64)
+    x[:, 1] = np.finfo(np.float64).max  # the sum overflows to inf: the full check runs
+    history = mlp().fit(x, y, epochs=0, verbose=0)  # checks the data, trains nothing
+    assert history.history == {}
+
+
+class SetWeightsToNaN(nn.callbacks.Callback):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            self.model.trainable_weights[0].data[...] = np.nan
+
+
+def test_a_nan_training_loss_warns_once_naming_epoch_and_batch(rng):
+    x, y = blobs(rng, 40)
+    model = mlp()
+    with pytest.warns(RuntimeWarning) as caught:
+        history = model.fit(x, y, epochs=3, batch_size=8, verbose=0,
+                            callbacks=[SetWeightsToNaN(epoch=1, batch=3)])
+    messages = [str(warning.message) for warning in caught if warning.category is RuntimeWarning]
+    assert len(messages) == 1, messages
+    assert "fit: the training loss is nan in epoch 2/3, batch 4/5" in messages[0]
+    assert caught[0].filename == __file__  # points at the caller's fit
+    assert np.isfinite(history.history["loss"][0]) and np.isnan(history.history["loss"][2])
+    with pytest.warns(RuntimeWarning, match="epoch 1/1, batch 1/5"):  # once per fit
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
