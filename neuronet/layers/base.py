@@ -3,6 +3,7 @@ registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
 import re
 
 from neuronet import backend, initializers, ops, parallel
+from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
 _name_counts = {}
@@ -239,34 +240,25 @@ class Layer:
         return cls(**config)
 
 
-_REGISTRY = {}
+_REGISTRY = Registry("layer class", base=Layer,
+                     hint="register your own with neuronet.layers.register")
 
 
-def register(cls, name=None):
+def register(cls=None, name=None):
     """Make a Layer subclass known to ``get`` and ``deserialize`` under ``name``
-    (its class name by default). Usable as a decorator: ``@layers.register``."""
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"register expects a Layer subclass, got {cls!r}")
-    name = name or cls.__name__
-    if _REGISTRY.get(name, cls) is not cls:
-        raise ValueError(f"a different layer class is already registered as {name!r}: "
-                         f"{_REGISTRY[name]!r}")
-    _REGISTRY[name] = cls
-    return cls
+    (its class name by default). Usable as a decorator: ``@layers.register`` or
+    ``@layers.register(name=...)``."""
+    return _REGISTRY.register(cls, name)
 
 
 def get(class_name):
     """The registered layer class called ``class_name``."""
-    if class_name not in _REGISTRY:
-        raise ValueError(f"unknown layer class {class_name!r}; known: "
-                         f"{', '.join(sorted(_REGISTRY))} (register your own with "
-                         "neuronet.layers.register)")
-    return _REGISTRY[class_name]
+    return _REGISTRY.get(class_name)
 
 
 def serialize(layer):
     """``{"class_name": ..., "config": ...}`` for a layer (JSON-able)."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return _REGISTRY.serialize(layer)
 
 
 def deserialize(description):
