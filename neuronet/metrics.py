@@ -346,7 +346,7 @@ class F1Score(_ConfusionMetric):
         return _ratio(2 * true_positives, predicted + actual)
 
 
-_REGISTRY = Registry("metric", base=Metric, case_sensitive=False)
+METRICS = Registry("metric", base=Metric, case_sensitive=False)
 
 
 def register(cls=None, name=None, aliases=()):
@@ -354,7 +354,7 @@ def register(cls=None, name=None, aliases=()):
     ``name`` (its class name by default) and ``aliases``, whatever their case. ``get``
     builds it as ``cls(name=...)``. Usable as a decorator: ``@metrics.register`` or
     ``@metrics.register(name=..., aliases=[...])``."""
-    return _REGISTRY.register(cls, name, aliases)
+    return METRICS.register(cls, name, aliases)
 
 
 register(BinaryAccuracy, "binary_accuracy")
@@ -435,7 +435,7 @@ def get(identifier, loss=None):
     key = identifier.lower()
     if key in ("accuracy", "acc"):
         return _accuracy_for(loss, identifier)
-    cls = _REGISTRY.get(identifier, also=("accuracy", "acc"))
+    cls = METRICS.get(identifier, also=("accuracy", "acc"))
     if issubclass(cls, _THRESHOLDED) and _loss_kind(loss)[1]:
         return cls(identifier, threshold=0.0)
     return cls(name=identifier)

@@ -7,8 +7,7 @@ import pytest
 import neuronet as nn
 from neuronet import activations, initializers, layers, losses, metrics, optimizers
 from neuronet.backend import xp
-from neuronet.layers.base import _REGISTRY as LAYER_REGISTRY
-from neuronet.metrics import _REGISTRY as METRIC_REGISTRY
+from neuronet.layers.base import LAYERS
 from neuronet.registry import Registry
 
 
@@ -137,8 +136,8 @@ def test_serialize_an_unregistered_class_under_its_own_name(shapes):
 @pytest.fixture
 def scratch_registries(monkeypatch):
     """Whatever a test registers is forgotten after it."""
-    for registry in (LAYER_REGISTRY, initializers.INITIALIZERS, losses.LOSSES,
-                     optimizers.OPTIMIZERS, activations.ACTIVATIONS, METRIC_REGISTRY):
+    for registry in (LAYERS, initializers.INITIALIZERS, losses.LOSSES, optimizers.OPTIMIZERS,
+                     activations.ACTIVATIONS, metrics.METRICS):
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
         monkeypatch.setattr(registry, "_names", dict(registry._names))
 

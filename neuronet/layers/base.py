@@ -275,7 +275,7 @@ class Layer:
         return cls(**config)
 
 
-_REGISTRY = Registry("layer class", base=Layer,
+LAYERS = Registry("layer class", base=Layer,
                      hint="register your own with neuronet.layers.register")
 
 
@@ -283,17 +283,17 @@ def register(cls=None, name=None):
     """Make a Layer subclass known to ``get`` and ``deserialize`` under ``name``
     (its class name by default). Usable as a decorator: ``@layers.register`` or
     ``@layers.register(name=...)``."""
-    return _REGISTRY.register(cls, name)
+    return LAYERS.register(cls, name)
 
 
 def get(class_name):
     """The registered layer class called ``class_name``."""
-    return _REGISTRY.get(class_name)
+    return LAYERS.get(class_name)
 
 
 def serialize(layer):
     """``{"class_name": ..., "config": ...}`` for a layer (JSON-able)."""
-    return _REGISTRY.serialize(layer)
+    return LAYERS.serialize(layer)
 
 
 def deserialize(description):
