@@ -1,5 +1,6 @@
-"""Activations by name, as Keras' ``activations.get("relu")``: one dict, get, serialize."""
+"""Activations by name, as Keras' ``activations.get("relu")``: one registry, get, serialize."""
 from neuronet.ops import activation
+from neuronet.registry import Registry
 
 
 def linear(x):
@@ -7,17 +8,21 @@ def linear(x):
     return x
 
 
-ACTIVATIONS = {
-    "linear": linear,
-    "sigmoid": activation.sigmoid,
-    "tanh": activation.tanh,
-    "relu": activation.relu,
-    "leaky_relu": activation.leaky_relu,
-    "elu": activation.elu,
-    "softplus": activation.softplus,
-    "softmax": activation.softmax,
-    "log_softmax": activation.log_softmax,
-}
+ACTIVATIONS = Registry("activation", hint="or None or a callable")
+
+
+def register(function=None, name=None, aliases=()):
+    """Make an activation function known to ``get`` and ``serialize`` under ``name`` (its
+    ``__name__`` by default) and ``aliases``, so layers using it save it by name.
+    Usable as a decorator: ``@activations.register`` or
+    ``@activations.register(aliases=[...])``."""
+    return ACTIVATIONS.register(function, name, aliases)
+
+
+for _function in (linear, activation.sigmoid, activation.tanh, activation.relu,
+                  activation.leaky_relu, activation.elu, activation.softplus, activation.softmax,
+                  activation.log_softmax):
+    register(_function)
 
 
 def get(identifier):
@@ -31,19 +36,12 @@ def get(identifier):
         return linear
     if callable(identifier):
         return identifier
-    if not isinstance(identifier, str) or identifier not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {identifier!r}: expected one of "
-                         f"{sorted(ACTIVATIONS)}, None or a callable")
-    return ACTIVATIONS[identifier]
+    return ACTIVATIONS.get(identifier)
 
 
 def serialize(function):
     """The registered name of an activation function (the inverse of ``get``)."""
-    for name, registered in ACTIVATIONS.items():
-        if registered is function:
-            return name
-    raise ValueError(f"activation {function!r} is not registered, so it cannot be saved by "
-                     f"name: use one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS.name_of(function)
 
 
 def deserialize(name):

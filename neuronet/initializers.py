@@ -20,6 +20,7 @@ import re
 from neuronet import backend
 from neuronet import random as nn_random
 from neuronet.backend import xp
+from neuronet.registry import Registry
 
 # Keras divides the stddev of its truncated-normal variance scaling by this: the
 # stddev of a unit normal truncated to [-2, 2], so the draws keep the variance asked for.
@@ -241,37 +242,40 @@ class LecunNormal(_NamedVarianceScaling):
     SETTINGS = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}
 
 
-_CLASSES = (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
-            VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-            LecunUniform, LecunNormal)
-
-
 def _snake_case(class_name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
 
-_REGISTRY = {}
-for _cls in _CLASSES:
-    _REGISTRY[_cls.__name__] = _cls
-    _REGISTRY[_snake_case(_cls.__name__)] = _cls
+INITIALIZERS = Registry("initializer", base=Initializer)
+
+
+def register(cls=None, name=None):
+    """Make an Initializer subclass known to ``get`` and ``deserialize`` under ``name`` (its
+    class name by default) and its snake_case ('GlorotUniform', 'glorot_uniform').
+    Usable as a decorator: ``@initializers.register`` or ``@initializers.register(name=...)``."""
+    if cls is None:
+        return lambda decorated: register(decorated, name)
+    name = name or cls.__name__
+    return INITIALIZERS.register(cls, name, aliases=[_snake_case(name)])
+
+
+for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
+             VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
+             LecunUniform, LecunNormal):
+    register(_cls)
 
 
 def _from_name(name):
-    if name in _REGISTRY:
-        return _REGISTRY[name]()
-    if name in kernels.KERNELS:
+    """A registered initializer with its defaults, or a classic kernel ('sharpen', ...)."""
+    if name not in INITIALIZERS and name in kernels.KERNELS:
         return kernels.KernelInitializer(kernels.KERNELS[name]())
-    known = sorted(k for k in _REGISTRY if k.islower()) + sorted(kernels.KERNELS)
-    raise ValueError(f"unknown initializer {name!r}; known names: {', '.join(known)}")
+    return INITIALIZERS.get(name, also=kernels.KERNELS)()
 
 
 def _from_dict(config):
-    class_name = config.get("class_name")
-    if class_name == "KernelInitializer":
+    if config.get("class_name") == "KernelInitializer":
         return kernels.KernelInitializer.from_config(config.get("config", {}))
-    if class_name not in _REGISTRY:
-        raise ValueError(f"unknown initializer class {class_name!r} in {config!r}")
-    return _REGISTRY[class_name].from_config(config.get("config", {}))
+    return INITIALIZERS.deserialize(config)
 
 
 def get(identifier):
@@ -295,7 +299,7 @@ def serialize(initializer):
     if not isinstance(initializer, Initializer):
         raise TypeError(f"cannot serialize {initializer!r}: only Initializer instances have "
                         "a config; subclass neuronet.initializers.Initializer")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return INITIALIZERS.serialize(initializer)
 
 
 def deserialize(config):

@@ -13,6 +13,7 @@ from neuronet import ops, targets
 from neuronet.backend import xp
 from neuronet.ops import activation
 from neuronet.ops._utils import as_tensor
+from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -185,18 +186,21 @@ def _warn_unless_probabilities(loss, y_pred):
                       stacklevel=5)  # the caller of loss(y_true, y_pred)
 
 
-CLASSES = {cls.__name__: cls for cls in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
-                                         CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-LOSSES = {
-    **CLASSES,
-    "mse": MeanSquaredError,
-    "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
+LOSSES = Registry("loss", base=Loss, hint="or a Loss instance or a callable f(y_true, y_pred)")
+
+
+def register(cls=None, name=None, aliases=()):
+    """Make a Loss subclass known to ``get``, ``serialize`` and ``deserialize`` under
+    ``name`` (its class name by default) and ``aliases`` (Keras' function names, 'mse').
+    Usable as a decorator: ``@losses.register`` or ``@losses.register(aliases=[...])``."""
+    return LOSSES.register(cls, name, aliases)
+
+
+register(MeanSquaredError, aliases=["mse", "mean_squared_error"])
+register(MeanAbsoluteError, aliases=["mae", "mean_absolute_error"])
+register(BinaryCrossentropy, aliases=["binary_crossentropy"])
+register(CategoricalCrossentropy, aliases=["categorical_crossentropy"])
+register(SparseCategoricalCrossentropy, aliases=["sparse_categorical_crossentropy"])
 
 
 def get(identifier):
@@ -206,24 +210,15 @@ def get(identifier):
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier)
-    if not isinstance(identifier, str) or identifier not in LOSSES:
-        raise ValueError(f"unknown loss {identifier!r}: expected one of {sorted(LOSSES)}, "
-                         "a Loss instance or a callable")
-    return LOSSES[identifier]()
+    return LOSSES.get(identifier)()
 
 
 def serialize(loss):
-    """{'class_name': ..., 'config': {...}}: JSON-able, read back by ``deserialize``."""
-    if CLASSES.get(type(loss).__name__) is not type(loss):
-        raise ValueError(f"loss {loss!r} is not a registered Loss: cannot serialize it; "
-                         f"registered: {sorted(CLASSES)}")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    """{'class_name': ..., 'config': {...}}: JSON-able, read back by ``deserialize``. Only a
+    registered Loss: another could not be read back."""
+    return {"class_name": LOSSES.name_of(type(loss)), "config": loss.get_config()}
 
 
 def deserialize(config):
     """The Loss described by ``serialize``'s dict."""
-    class_name = config.get("class_name")
-    if class_name not in CLASSES:
-        raise ValueError(f"cannot deserialize loss {class_name!r}: expected one of "
-                         f"{sorted(CLASSES)}")
-    return CLASSES[class_name].from_config(config.get("config", {}))
+    return LOSSES.deserialize(config)

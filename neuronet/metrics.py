@@ -17,6 +17,7 @@ Example:
 """
 from neuronet import losses, targets
 from neuronet.backend import xp
+from neuronet.registry import Registry
 
 
 def _same_length(metric, y_true, y_pred):
@@ -322,20 +323,28 @@ class F1Score(_ConfusionMetric):
         return _ratio(2 * true_positives, predicted + actual)
 
 
-_REGISTRY = {
-    "binary_accuracy": BinaryAccuracy,
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
-    "precision": Precision,
-    "recall": Recall,
-    "f1_score": F1Score,
-    "mean_absolute_error": MeanAbsoluteError,
-    "mae": MeanAbsoluteError,
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-}
+METRICS = Registry("metric", base=Metric, case_sensitive=False)
+
+
+def register(cls=None, name=None, aliases=()):
+    """Make a Metric subclass known to ``get`` (and so to ``compile(metrics=[...])``) under
+    ``name`` (its class name by default) and ``aliases``, whatever their case. ``get``
+    builds it as ``cls(name=...)``. Usable as a decorator: ``@metrics.register`` or
+    ``@metrics.register(name=..., aliases=[...])``."""
+    return METRICS.register(cls, name, aliases)
+
+
+register(BinaryAccuracy, "binary_accuracy")
+register(CategoricalAccuracy, "categorical_accuracy")
+register(SparseCategoricalAccuracy, "sparse_categorical_accuracy")
+register(TopKCategoricalAccuracy, "top_k_categorical_accuracy")
+register(SparseTopKCategoricalAccuracy, "sparse_top_k_categorical_accuracy")
+register(Precision, "precision")
+register(Recall, "recall")
+register(F1Score, "f1_score")
+register(MeanAbsoluteError, "mean_absolute_error", aliases=["mae"])
+register(MeanSquaredError, "mean_squared_error", aliases=["mse"])
+
 _THRESHOLDED = (BinaryAccuracy, Precision, Recall, F1Score)
 
 
@@ -405,9 +414,7 @@ def get(identifier, loss=None):
     key = identifier.lower()
     if key in ("accuracy", "acc"):
         return _accuracy_for(loss, identifier)
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown metric {identifier!r}; known: {sorted(_REGISTRY) + ['acc']}")
-    cls = _REGISTRY[key]
+    cls = METRICS.get(identifier, also=("accuracy", "acc"))
     if issubclass(cls, _THRESHOLDED) and _loss_kind(loss)[1]:
         return cls(identifier, threshold=0.0)
     return cls(name=identifier)

@@ -3,6 +3,7 @@ registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
 import re
 
 from neuronet import backend, initializers, ops, parallel
+from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
 _name_counts = {}
@@ -44,6 +45,16 @@ class InputSpec:
                 where = "last dimension" if axis == -1 else f"dimension {axis} of size"
                 raise ValueError(f"{layer.describe()} expects inputs with {where} {size}, "
                                  f"got shape {shape}")
+
+
+def without_repeats(items, key=id):
+    """``items`` without repeats (by ``key``: identity by default), first occurrence kept."""
+    seen, result = set(), []
+    for item in items:
+        if key(item) not in seen:
+            seen.add(key(item))
+            result.append(item)
+    return result
 
 
 def _batchless(shape):
@@ -166,58 +177,83 @@ class Layer:
                              "call it on an input or call build(input_shape) first")
 
     # --- weights ---------------------------------------------------------------
+    # Order: a layer's trainable weights, then the others, each group in creation order
+    # (Keras); a layer made of layers (a Model) lists each sub-layer's weights in turn,
+    # then its own. A weight shared by two sub-layers comes once.
+    def _sublayers(self):
+        """The layers this one is made of, whose weights it holds too: none here; a Model
+        lists its layers."""
+        return []
+
     @property
     def trainable(self):
         return self._trainable
 
     @trainable.setter
     def trainable(self, value):
+        """Freezing a layer freezes its weights and every sub-layer (Keras)."""
         self._trainable = bool(value)
         for _, weight, trainable in self._weight_records:
             weight.requires_grad_(trainable and self._trainable)
+        for layer in self._sublayers():
+            layer.trainable = value
 
-    def _ordered_records(self):
-        """Trainable weights then non-trainable ones, each in creation order (Keras)."""
-        trainable = [r for r in self._weight_records if r[2] and self._trainable]
+    def _named_weights(self):
+        """(name, weight) in ``weights`` order; a sub-layer's names are prefixed with its
+        name: 'dense/kernel'."""
+        named = [(f"{layer.name}/{name}", weight) for layer in self._sublayers()
+                 for name, weight in layer._named_weights()]
+        trains = [r for r in self._weight_records if r[2] and self._trainable]
         frozen = [r for r in self._weight_records if not (r[2] and self._trainable)]
-        return trainable + frozen
+        named += [(name, weight) for name, weight, _ in trains + frozen]
+        return without_repeats(named, key=lambda pair: id(pair[1]))
 
     @property
     def weights(self):
-        return [weight for _, weight, _ in self._ordered_records()]
+        return [weight for _, weight in self._named_weights()]
 
     @property
     def trainable_weights(self):
-        return [w for _, w, trainable in self._weight_records if trainable and self._trainable]
+        """The weights that train: none when the layer is frozen."""
+        if not self._trainable:
+            return []
+        weights = [w for layer in self._sublayers() for w in layer.trainable_weights]
+        return without_repeats(weights + [w for _, w, trainable in self._weight_records
+                                          if trainable])
 
     @property
     def non_trainable_weights(self):
-        return [w for _, w, trainable in self._weight_records
-                if not (trainable and self._trainable)]
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
 
     @property
     def weight_names(self):
         """Names of ``weights``, in the same order: 'kernel', 'bias', ..."""
-        return [name for name, _, _ in self._ordered_records()]
+        return [name for name, _ in self._named_weights()]
 
     def get_weights(self):
         """Copies of the weight arrays, in ``weights`` order (Dense: kernel, bias)."""
         return [weight.data.copy() for weight in self.weights]
 
     def set_weights(self, arrays):
-        """Overwrite the weights in place (optimizers keep their references)."""
+        """Overwrite the weights in place, in ``weights`` order (what ``get_weights`` gave):
+        optimizers keep their references."""
         self._require_built("weights to set")
-        records = self._ordered_records()
-        if len(arrays) != len(records):
-            names = ", ".join(name for name, _, _ in records)
-            raise ValueError(f"{self.describe()} expects {len(records)} weight arrays "
-                             f"({names}), got {len(arrays)}")
-        for (name, weight, _), array in zip(records, arrays):
-            array = backend.xp.asarray(array)
+        names, weights = self.weight_names, self.weights
+        arrays = [backend.xp.asarray(array) for array in arrays]
+        # Messages name a layer's weights ('kernel'); in a layer of layers many share a
+        # name, so there they say a weight's position.
+        by_name = not self._sublayers()
+        if len(arrays) != len(weights):
+            listing = f" ({', '.join(names)})" if by_name else ""
+            raise ValueError(f"{self.describe()} expects {len(weights)} weight arrays{listing}, "
+                             f"got {len(arrays)}")
+        for position, (name, weight, array) in enumerate(zip(names, weights, arrays)):
             if array.shape != weight.shape:
-                raise ValueError(f"{self.describe()}: weight '{name}' expects shape "
+                label = repr(name) if by_name else position
+                raise ValueError(f"{self.describe()}: weight {label} expects shape "
                                  f"{weight.shape}, got {array.shape}")
-        for (_, weight, _), array in zip(records, arrays):
+        for weight, array in zip(weights, arrays):
             weight.data[...] = array
 
     def count_params(self):
@@ -239,34 +275,25 @@ class Layer:
         return cls(**config)
 
 
-_REGISTRY = {}
+LAYERS = Registry("layer class", base=Layer,
+                     hint="register your own with neuronet.layers.register")
 
 
-def register(cls, name=None):
+def register(cls=None, name=None):
     """Make a Layer subclass known to ``get`` and ``deserialize`` under ``name``
-    (its class name by default). Usable as a decorator: ``@layers.register``."""
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise TypeError(f"register expects a Layer subclass, got {cls!r}")
-    name = name or cls.__name__
-    if _REGISTRY.get(name, cls) is not cls:
-        raise ValueError(f"a different layer class is already registered as {name!r}: "
-                         f"{_REGISTRY[name]!r}")
-    _REGISTRY[name] = cls
-    return cls
+    (its class name by default). Usable as a decorator: ``@layers.register`` or
+    ``@layers.register(name=...)``."""
+    return LAYERS.register(cls, name)
 
 
 def get(class_name):
     """The registered layer class called ``class_name``."""
-    if class_name not in _REGISTRY:
-        raise ValueError(f"unknown layer class {class_name!r}; known: "
-                         f"{', '.join(sorted(_REGISTRY))} (register your own with "
-                         "neuronet.layers.register)")
-    return _REGISTRY[class_name]
+    return LAYERS.get(class_name)
 
 
 def serialize(layer):
     """``{"class_name": ..., "config": ...}`` for a layer (JSON-able)."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return LAYERS.serialize(layer)
 
 
 def deserialize(description):

@@ -2,26 +2,8 @@
 from neuronet import activations, initializers, ops, parallel
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
-from neuronet.ops.windows import output_size, pair
-
-PADDINGS = ("valid", "same")
-
-
-def check_padding(layer, padding):
-    """'valid' or 'same' (any case), lower-cased; ValueError naming the layer otherwise."""
-    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
-        raise ValueError(f"{layer.describe()} expects padding 'valid' or 'same', got {padding!r}")
-    return padding.lower()
-
-
-def window_output_size(size, window, stride, padding, dilation=1):
-    """Outputs along one axis: ceil(size / stride) for 'same',
-    (size - (window - 1) * dilation - 1) // stride + 1 for 'valid'; None stays None."""
-    if size is None:
-        return None
-    if padding == "same":
-        return -(-size // stride)
-    return output_size(size, (0, 0), window, stride, dilation)
+from neuronet.layers.windows import check_padding, window_output_size
+from neuronet.ops.windows import pair
 
 
 @register

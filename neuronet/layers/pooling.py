@@ -1,7 +1,7 @@
 """Pooling layers: max, average and global average over channels-last images."""
 from neuronet import ops
 from neuronet.layers.base import InputSpec, Layer, register
-from neuronet.layers.convolutional import check_padding, window_output_size
+from neuronet.layers.windows import check_padding, window_output_size
 from neuronet.ops.windows import pair
 
 IMAGE_LAYOUT = "(batch, height, width, channels)"

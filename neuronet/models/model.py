@@ -20,19 +20,10 @@ Example:
 """
 from neuronet import backend, io
 from neuronet.layers import Layer
+from neuronet.layers.base import without_repeats
 from neuronet.models.summary import summarize
 from neuronet.models.training import Trainer
 from neuronet.tensor import no_grad
-
-
-def _unique(items):
-    """``items`` without repeats (by identity), first occurrence kept."""
-    seen, result = set(), []
-    for item in items:
-        if id(item) not in seen:
-            seen.add(id(item))
-            result.append(item)
-    return result
 
 
 class Model(Trainer, Layer):
@@ -73,7 +64,7 @@ class Model(Trainer, Layer):
                 found.append(value)
             elif isinstance(value, (list, tuple)):
                 found.extend(item for item in value if isinstance(item, Layer))
-        return _unique(found)
+        return without_repeats(found)
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by position in ``layers``."""
@@ -105,34 +96,10 @@ class Model(Trainer, Layer):
         return (None,) + output.shape[1:]
 
     # --- weights -------------------------------------------------------------
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        """Freezing a model freezes every layer in it (Keras)."""
-        self._trainable = bool(value)
-        for layer in self.layers:
-            layer.trainable = value
-
-    @property
-    def weights(self):
-        """Every weight, layer by layer (each layer's trainable ones first), no repeats."""
-        own = Layer.weights.fget(self)
-        return _unique([w for layer in self.layers for w in layer.weights] + own)
-
-    @property
-    def trainable_weights(self):
-        if not self._trainable:
-            return []
-        own = Layer.trainable_weights.fget(self)
-        return _unique([w for layer in self.layers for w in layer.trainable_weights] + own)
-
-    @property
-    def non_trainable_weights(self):
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
+    def _sublayers(self):
+        """Layer's weight bookkeeping (``weights``, ``trainable``, ``set_weights``, ...)
+        covers these: ``layers``."""
+        return self.layers
 
     def parameters(self):
         """The trainable weight Tensors (PyTorch's name for ``trainable_weights``)."""
@@ -142,30 +109,6 @@ class Model(Trainer, Layer):
         """Forget every weight's gradient (``.grad = None``)."""
         for weight in self.weights:
             weight.grad = None
-
-    def get_weights(self):
-        """Copies of all weight arrays, in ``weights`` order."""
-        return [weight.data.copy() for weight in self.weights]
-
-    def set_weights(self, arrays):
-        """Overwrite all weights in place, in ``weights`` order (what ``get_weights`` gave)."""
-        self._require_built("weights to set")
-        weights = self.weights
-        arrays = [backend.xp.asarray(a) for a in arrays]
-        if len(arrays) != len(weights):
-            raise ValueError(f"{self.describe()} expects {len(weights)} weight arrays, "
-                             f"got {len(arrays)}")
-        for position, (weight, array) in enumerate(zip(weights, arrays)):
-            if array.shape != weight.shape:
-                raise ValueError(f"{self.describe()}: weight {position} expects shape "
-                                 f"{weight.shape}, got {array.shape}")
-        for weight, array in zip(weights, arrays):
-            weight.data[...] = array
-
-    def count_params(self):
-        """Number of scalars in all weights, trainable or not (Keras' total)."""
-        self._require_built("parameters to count")
-        return sum(weight.size for weight in self.weights)
 
     # --- checkpoints -------------------------------------------------------------
     def save(self, path, include_optimizer=True, extra=None):

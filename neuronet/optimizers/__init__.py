@@ -17,22 +17,20 @@ from neuronet.optimizers.adam import Adam, AdamW
 from neuronet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from neuronet.optimizers.optimizer import Optimizer
 from neuronet.optimizers.sgd import SGD, Momentum
+from neuronet.registry import Registry
 
-_OPTIMIZERS = {
-    "sgd": SGD,
-    "momentum": Momentum,
-    "adagrad": Adagrad,
-    "rmsprop": RMSprop,
-    "adadelta": Adadelta,
-    "adam": Adam,
-    "adamw": AdamW,
-}
+OPTIMIZERS = Registry("optimizer", base=Optimizer, case_sensitive=False)
 
 
-def _class_of(name):
-    if not isinstance(name, str) or name.lower() not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}: expected one of {sorted(_OPTIMIZERS)}")
-    return _OPTIMIZERS[name.lower()]
+def register(cls=None, name=None, aliases=()):
+    """Make an Optimizer subclass known to ``get`` and ``deserialize`` under ``name`` (its
+    class name by default) and ``aliases``, whatever their case ('Adam', 'adam').
+    Usable as a decorator: ``@optimizers.register`` or ``@optimizers.register(name=...)``."""
+    return OPTIMIZERS.register(cls, name, aliases)
+
+
+for _cls in (SGD, Momentum, Adagrad, RMSprop, Adadelta, Adam, AdamW):
+    register(_cls)
 
 
 def get(identifier, **kwargs):
@@ -45,18 +43,18 @@ def get(identifier, **kwargs):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        return _class_of(identifier)(**kwargs)
+        return OPTIMIZERS.get(identifier)(**kwargs)
     raise TypeError(f"get expects an optimizer name, dict or instance, got "
                     f"{type(identifier).__name__}")
 
 
 def serialize(optimizer):
     """``{"class_name": "Adam", "config": optimizer.get_config()}`` (Keras' layout)."""
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return OPTIMIZERS.serialize(optimizer)
 
 
 def deserialize(config):
     """The optimizer described by ``serialize(...)`` or by a plain ``get_config()``."""
     if "class_name" in config:
-        return _class_of(config["class_name"]).from_config(config["config"])
-    return _class_of(config.get("name")).from_config(config)
+        return OPTIMIZERS.deserialize(config)
+    return OPTIMIZERS.get(config.get("name")).from_config(config)

@@ -53,6 +53,23 @@ def test_weights_order_and_get_weights_copies(rng):
     assert not np.any(layer.gamma.data == 42), "get_weights must return copies"
 
 
+def test_trainable_weights_come_first_whatever_the_creation_order():
+    class Counted(layers.Layer):
+        def build(self, input_shape):
+            self.seen = self.add_weight("seen", (), "zeros", trainable=False)
+            self.w = self.add_weight("w", (input_shape[-1],), "ones")
+            super().build(input_shape)
+
+        def call(self, x, training=False):
+            return x * self.w
+
+    layer = Counted()
+    layer(np.zeros((1, 2)))
+    assert layer.weights == [layer.w, layer.seen] and layer.weight_names == ["w", "seen"]
+    layer.set_weights([np.full(2, 3.0), np.array(5.0)])
+    assert layer.w.numpy().tolist() == [3.0, 3.0] and float(layer.seen.numpy()) == 5.0
+
+
 def test_set_weights_writes_in_place(rng):
     layer = layers.Dense(3)
     layer(np.zeros((1, 2)))

@@ -162,6 +162,46 @@ def test_freezing_the_model_freezes_its_layers():
     assert len(model.trainable_weights) == 8
 
 
+class Tied(nn.Model):
+    """A weight of its own, and one Dense both inside a nested Sequential and held directly."""
+
+    def __init__(self):
+        super().__init__(name="tied")
+        self.shared = layers.Dense(4, name="shared")
+        self.body = nn.Sequential([self.shared], name="body")
+        self.head = layers.Dense(2, name="head")
+
+    def build(self, input_shape):
+        self.scale = self.add_weight("scale", (1,), "ones")
+        super().build(input_shape)
+
+    def call(self, x, training=False):
+        return self.head(self.shared(self.body(x) * self.scale))
+
+
+def test_a_model_lists_shared_weights_once_and_its_own_last():
+    model = Tied()
+    model.build((None, 4))
+    assert [layer.name for layer in model.layers] == ["shared", "body", "head"]
+    expected = [model.shared.kernel, model.shared.bias, model.head.kernel, model.head.bias,
+                model.scale]
+    assert [id(w) for w in model.weights] == [id(w) for w in expected]
+    assert model.weight_names == ["shared/kernel", "shared/bias", "head/kernel", "head/bias",
+                                  "scale"]
+    assert model.count_params() == (16 + 4) + (8 + 2) + 1
+    assert model.body.weight_names == ["shared/kernel", "shared/bias"]
+
+
+def test_freezing_a_model_freezes_its_own_weights_too():
+    model = Tied()
+    model.build((None, 4))
+    model.trainable = False
+    assert not model.scale.requires_grad and not model.shared.kernel.requires_grad
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 5
+    model.trainable = True
+    assert model.scale.requires_grad and len(model.trainable_weights) == 5
+
+
 def test_zero_grad_clears_every_gradient(rng):
     model = nn.Sequential([layers.Input((4,)), layers.Dense(3)])
     model(rng.standard_normal((2, 4))).sum().backward()
