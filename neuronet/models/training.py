@@ -8,7 +8,7 @@ over all its samples, the same on validation data (``val_*``) and ``lr``.
 """
 import warnings
 
-from neuronet import losses, optimizers, parallel
+from neuronet import losses, optimizers
 from neuronet import metrics as metrics_module
 from neuronet.backend import xp
 from neuronet.callbacks import CallbackList, History
@@ -126,11 +126,9 @@ class Trainer:
         return loss
 
     def _train_step(self, x, y):
-        """forward (training=True) -> loss -> backward -> optimizer step -> metrics.
-
-        A model with threaded layers holds BLAS at one thread for the whole step, so the
-        optimizer also splits its updates over neuronet's threads (``neuronet.parallel``)."""
-        with parallel.single_threaded_blas(hold=self.threaded):
+        """forward (training=True) -> loss -> backward -> optimizer step -> metrics, run
+        as the model's plan says (``neuronet.execution``)."""
+        with self.plan.running():
             y_pred = self(x, training=True)  # builds a subclassed model's weights
             loss = self._compute_loss(y, y_pred)
             params = self.trainable_weights
