@@ -3,19 +3,25 @@
 NumPy runs one thread per call, except inside the BLAS matrix product. A convolution
 spends about half its time outside the product (unrolling windows, adding the input
 gradient back, bias, ReLU, pooling), so leaving the threads to BLAS leaves half the
-cores idle for half the time. Instead, conv2d and the pooling ops (``Function``\\ s with
-``threaded = True``) hand whole blocks of images to ``map_parts``: every thread unrolls,
-multiplies and finishes its own blocks, with BLAS at one thread (NumPy releases the GIL
-in both).
+cores idle for half the time. Instead, conv2d and the pooling ops hand whole blocks of
+images to ``map_parts``: every thread unrolls, multiplies and finishes its own blocks,
+with BLAS at one thread (NumPy releases the GIL in both).
 
 OpenBLAS's threads spin for about 0.1 s after each multi-threaded product and take the
-cores from ours, so a model with threaded ops holds BLAS at one thread for the whole of
-its forward pass and backward pass (``single_threaded_blas``), and its dense layers
-split their rows over neuronet's threads too (measured on 2 cores: CNN training 1.6x,
-CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
-without threaded ops (an MLP) leave the products to BLAS, whose spinning threads hand
-work over faster than Python threads can (1.2x faster for the MLP). Outside neuronet,
+cores from ours, so a model with such ops holds BLAS at one thread for the whole of each
+call and training step (``single_threaded_blas``, entered by the model's plan in
+``neuronet.execution``), and inside the hold its dense layers split their rows and its
+optimizer its updates over neuronet's threads too (measured on 2 cores: CNN training
+1.6x, CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
+without such ops (an MLP) leave the products to BLAS, whose spinning threads hand work
+over faster than Python threads can (1.2x faster for the MLP). A custom training loop
+gets the same by running its step inside ``model.plan.running()``. Outside neuronet,
 NumPy's BLAS keeps its own settings.
+
+BLAS's thread count is one setting for the whole process, so the hold is counted: two
+threads training two models at once both run with BLAS at one thread, and the setting
+from before comes back when the last of them leaves. Each thread that splits work has
+its own worker threads.
 
 ``set_num_threads(n)`` chooses the number of threads, as ``torch.set_num_threads``
 does; the default is the number of cores this process may run on. Results do not
