@@ -42,7 +42,6 @@ class Plan:
 
     def __init__(self, layers, chain=True):
         self.layers = list(layers)
-        self.chain = chain
         self.holds_blas = any(_splits_work(layer) for layer in self.layers)
         self.steps = _steps(self.layers) if chain else None
         self._facts = _facts(self.layers)
@@ -108,7 +107,7 @@ def _fuses(conv, pool):
 def _splits_work(layer):
     """Whether the layer runs an op that splits its work over threads; a model inside the
     model does when its own plan holds BLAS."""
-    nested = getattr(layer, "plan", None)
+    nested = getattr(layer, "execution_plan", None)
     if nested is not None:
         return nested.holds_blas
     return getattr(layer, "computes", None) in SPLIT_OPS

@@ -15,8 +15,8 @@ optimizer its updates over neuronet's threads too (measured on 2 cores: CNN trai
 1.6x, CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
 without such ops (an MLP) leave the products to BLAS, whose spinning threads hand work
 over faster than Python threads can (1.2x faster for the MLP). A custom training loop
-gets the same by running its step inside ``model.plan.running()``. Outside neuronet,
-NumPy's BLAS keeps its own settings.
+gets the same by running each step inside ``model.execution_plan.running()``. Outside
+neuronet, NumPy's BLAS keeps its own settings.
 
 BLAS's thread count is one setting for the whole process, so the hold is counted: two
 threads training two models at once both run with BLAS at one thread, and the setting

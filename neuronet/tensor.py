@@ -13,6 +13,7 @@ import threading
 from neuronet import backend
 from neuronet.backend import xp
 
+
 class _GradMode(threading.local):
     """Whether ops record the tape: per thread (as in PyTorch), so one thread predicting
     under ``no_grad`` leaves another one's training alone."""

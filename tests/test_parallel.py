@@ -143,7 +143,7 @@ def test_models_hold_blas_only_when_a_layer_splits_work_over_threads(with_conv):
     probe = _Probe()
     model = nn.Sequential(stack + [probe, layers.Flatten(), layers.Dense(3)])
     model.predict(np.zeros((2, 6, 6, 1)))
-    assert model.plan.holds_blas == with_conv and probe.held == with_conv
+    assert model.execution_plan.holds_blas == with_conv and probe.held == with_conv
     assert not parallel.blas_held()
 
 

@@ -61,7 +61,7 @@ class Model(Trainer, Layer):
     _plan = None
 
     @property
-    def plan(self):
+    def execution_plan(self):
         """How the layers run (``neuronet.execution.Plan``): made when the model is first
         run after being built, and again when its layers or their settings change."""
         if self._plan is None or not self._plan.is_current(self._planned_layers()):
@@ -73,10 +73,10 @@ class Model(Trainer, Layer):
 
     def _new_plan(self):
         # ``call`` is the subclass's own code, in any order: only the BLAS hold is planned.
-        return execution.Plan(self.layers, chain=False)
+        return execution.Plan(self._planned_layers(), chain=False)
 
     def __call__(self, x, training=False):
-        with self.plan.running():
+        with self.execution_plan.running():
             return Layer.__call__(self, x, training=training)
 
     @property

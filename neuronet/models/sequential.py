@@ -75,13 +75,13 @@ class Sequential(Model):
     def call(self, x, training=False):
         """The layers in turn, as the plan runs them (a Conv2D followed by a MaxPooling2D
         that its op can apply runs as one op, with the same numbers)."""
-        return self.plan.run(x, training=training)
+        return self.execution_plan.run(x, training=training)
 
     def _planned_layers(self):
         return self._layers
 
     def _new_plan(self):
-        return execution.Plan(self._layers)
+        return execution.Plan(self._planned_layers())
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -110,4 +110,3 @@ class Sequential(Model):
 
 
 layers_module.register(Sequential)
-

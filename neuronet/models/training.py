@@ -128,7 +128,7 @@ class Trainer:
     def _train_step(self, x, y):
         """forward (training=True) -> loss -> backward -> optimizer step -> metrics, run
         as the model's plan says (``neuronet.execution``)."""
-        with self.plan.running():
+        with self.execution_plan.running():
             y_pred = self(x, training=True)  # builds a subclassed model's weights
             loss = self._compute_loss(y, y_pred)
             params = self.trainable_weights

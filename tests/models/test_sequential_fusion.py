@@ -167,6 +167,6 @@ def test_a_plan_runs_any_list_of_layer_steps_fused_like_a_sequential(rng):
 def test_a_model_inside_a_model_holds_blas_when_its_layers_split_work():
     inner = nn.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3)])
     outer = nn.Sequential([layers.Input((6, 6, 1)), inner, layers.Flatten(), layers.Dense(2)])
-    assert inner.plan.holds_blas and outer.plan.holds_blas
+    assert inner.execution_plan.holds_blas and outer.execution_plan.holds_blas
     dense_only = nn.Sequential([layers.Input((6, 6, 1)), layers.Flatten(), layers.Dense(2)])
-    assert not nn.Sequential([layers.Input((6, 6, 1)), dense_only]).plan.holds_blas
+    assert not nn.Sequential([layers.Input((6, 6, 1)), dense_only]).execution_plan.holds_blas
