@@ -41,7 +41,7 @@ class Plan:
     """
 
     def __init__(self, layers, chain=True):
-        self.layers = list(layers)
+        self.layers = list(layers)  # kept alive: the facts tell layers apart by id
         self.holds_blas = any(_splits_work(layer) for layer in self.layers)
         self.steps = _steps(self.layers) if chain else None
         self._facts = _facts(self.layers)
