@@ -3,19 +3,25 @@
 NumPy runs one thread per call, except inside the BLAS matrix product. A convolution
 spends about half its time outside the product (unrolling windows, adding the input
 gradient back, bias, ReLU, pooling), so leaving the threads to BLAS leaves half the
-cores idle for half the time. Instead, conv2d and the pooling ops (``Function``\\ s with
-``threaded = True``) hand whole blocks of images to ``map_parts``: every thread unrolls,
-multiplies and finishes its own blocks, with BLAS at one thread (NumPy releases the GIL
-in both).
+cores idle for half the time. Instead, conv2d and the pooling ops hand whole blocks of
+images to ``map_parts``: every thread unrolls, multiplies and finishes its own blocks,
+with BLAS at one thread (NumPy releases the GIL in both).
 
 OpenBLAS's threads spin for about 0.1 s after each multi-threaded product and take the
-cores from ours, so a model with threaded ops holds BLAS at one thread for the whole of
-its forward pass and backward pass (``single_threaded_blas``), and its dense layers
-split their rows over neuronet's threads too (measured on 2 cores: CNN training 1.6x,
-CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
-without threaded ops (an MLP) leave the products to BLAS, whose spinning threads hand
-work over faster than Python threads can (1.2x faster for the MLP). Outside neuronet,
-NumPy's BLAS keeps its own settings.
+cores from ours, so a model with such ops holds BLAS at one thread for the whole of each
+call and training step (``single_threaded_blas``, entered by the model's plan in
+``neuronet.execution``), and inside the hold its dense layers split their rows and its
+optimizer its updates over neuronet's threads too (measured on 2 cores: CNN training
+1.6x, CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
+without such ops (an MLP) leave the products to BLAS, whose spinning threads hand work
+over faster than Python threads can (1.2x faster for the MLP). A custom training loop
+gets the same by running each step inside ``model.execution_plan.running()``. Outside
+neuronet, NumPy's BLAS keeps its own settings.
+
+BLAS's thread count is one setting for the whole process, so the hold is counted: two
+threads training two models at once both run with BLAS at one thread, and the setting
+from before comes back when the last of them leaves. Each thread that splits work has
+its own worker threads.
 
 ``set_num_threads(n)`` chooses the number of threads, as ``torch.set_num_threads``
 does; the default is the number of cores this process may run on. Results do not
@@ -40,6 +46,9 @@ def _available_cores():
 _state = threading.local()
 _num_threads = _available_cores()
 _blas = None
+_hold_lock = threading.Lock()
+_holders = 0  # threads inside single_threaded_blas, all together
+_blas_before = None  # BLAS's thread counts before the first of them came in
 
 
 def get_num_threads():
@@ -164,8 +173,11 @@ def _started_workers(count):
 
 def _forget_workers():
     """In a child process made by fork the workers' threads do not exist: the child
-    starts its own on demand."""
+    starts its own on demand. Of the threads that held BLAS only the forking one goes on."""
+    global _hold_lock, _holders
     _state.workers = []
+    _hold_lock = threading.Lock()
+    _holders = 1 if blas_held() else 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -173,23 +185,59 @@ if hasattr(os, "register_at_fork"):
 
 
 def blas_held():
-    """Whether this thread is inside ``single_threaded_blas``."""
-    return getattr(_state, "blas_held", False)
+    """Whether this thread is inside ``single_threaded_blas`` (then its dense products
+    and optimizer updates split over neuronet's threads too)."""
+    return getattr(_state, "blas_depth", 0) > 0
 
 
 @contextlib.contextmanager
-def single_threaded_blas(hold=True):
-    """Hold NumPy's BLAS at one thread inside the block (re-entrant: only the outermost
-    block sets and restores it). With ``hold=False`` it does nothing."""
-    if not hold or blas_held():
-        yield
-        return
-    _state.blas_held = True
+def single_threaded_blas():
+    """Hold NumPy's BLAS at one thread inside the block.
+
+    BLAS's thread count is one setting for the whole process, so the hold is counted
+    across threads: the first thread in sets BLAS to one thread, the last one out
+    restores the setting from before the first came in (a lock orders them). Within a
+    thread it is re-entrant.
+    """
+    depth = getattr(_state, "blas_depth", 0)
+    if depth == 0:
+        _enter_hold()
+    _state.blas_depth = depth + 1
     try:
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            yield
+        yield
     finally:
-        _state.blas_held = False
+        _state.blas_depth = depth
+        if depth == 0:
+            _leave_hold()
+
+
+def _enter_hold():
+    global _holders, _blas_before
+    with _hold_lock:
+        if _holders == 0:
+            _blas_before = [library.get_num_threads() for library in _blas_libraries()]
+            _set_blas_threads([1] * len(_blas_before))
+        _holders += 1
+
+
+def _leave_hold():
+    global _holders
+    with _hold_lock:
+        _holders -= 1
+        if _holders == 0:
+            _set_blas_threads(_blas_before)
+
+
+def _set_blas_threads(counts):
+    for library, count in zip(_blas_libraries(), counts):
+        # threadpoolctl (3.6 on) lets one Python thread at a time set OpenBLAS's
+        # process-wide count and silently ignores the others: here the first thread in or
+        # the last out sets it, under the lock, so its own setter is called directly.
+        getattr(library, "_real_set_num_threads", library.set_num_threads)(count)
+
+
+def _blas_libraries():
+    return _blas_controller().select(user_api="blas").lib_controllers
 
 
 def _blas_controller():

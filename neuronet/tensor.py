@@ -8,26 +8,33 @@ topological order (no recursion, so graphs thousands of ops deep work) and
 accumulates gradients into the leaves' ``.grad`` with ``+=``, as PyTorch does.
 """
 import contextlib
+import threading
 
-from neuronet import backend, parallel
+from neuronet import backend
 from neuronet.backend import xp
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether ops record the tape: per thread (as in PyTorch), so one thread predicting
+    under ``no_grad`` leaves another one's training alone."""
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 @contextlib.contextmanager
 def no_grad():
-    """Context (and decorator) in which ops record nothing on the tape."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    """Context (and decorator) in which ops record nothing on the tape (in this thread)."""
+    previous, _grad_mode.enabled = _grad_mode.enabled, False
     try:
         yield
     finally:
-        _grad_enabled = previous
+        _grad_mode.enabled = previous
 
 
 def is_grad_enabled():
-    return _grad_enabled
+    return _grad_mode.enabled
 
 
 class Function:
@@ -38,11 +45,7 @@ class Function:
     ``None`` where no gradient is needed). Arrays that backward needs are kept
     with ``save_for_backward`` so the engine can free them afterwards.
     ``self.needs_input_grad`` tells forward and backward which gradients are wanted.
-    ``threaded = True`` marks ops that split their work over ``neuronet.parallel``'s
-    threads: a backward pass through one holds BLAS at one thread throughout.
     """
-
-    threaded = False
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -63,7 +66,8 @@ class Function:
         fn = cls()
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         fn.saved = ()
-        fn.needs_input_grad = tuple(_grad_enabled and isinstance(x, Tensor) and x.requires_grad
+        recording = _grad_mode.enabled
+        fn.needs_input_grad = tuple(recording and isinstance(x, Tensor) and x.requires_grad
                                     for x in inputs)
         output = fn.forward(*arrays, **params)
         if any(fn.needs_input_grad):
@@ -177,17 +181,14 @@ class Tensor:
                 "backward() needs a tensor that requires grad: create the leaves with "
                 "requires_grad=True and do not compute under no_grad()")
         grads = {id(self): self._initial_grad(grad)}
-        order = _topological_order(self)
-        threaded = any(node._ctx is not None and node._ctx.threaded for node in order)
-        with parallel.single_threaded_blas(hold=threaded):
-            for node in order:
-                gy = grads.pop(id(node), None)
-                if gy is None:
-                    continue
-                if node._ctx is None:
-                    node._accumulate(gy)
-                else:
-                    _propagate(node._ctx, gy, grads, retain_graph)
+        for node in _topological_order(self):
+            gy = grads.pop(id(node), None)
+            if gy is None:
+                continue
+            if node._ctx is None:
+                node._accumulate(gy)
+            else:
+                _propagate(node._ctx, gy, grads, retain_graph)
 
     def _initial_grad(self, grad):
         if grad is None:

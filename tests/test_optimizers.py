@@ -7,7 +7,7 @@ import torch
 
 from harness import assert_close
 import neuronet as nn
-from neuronet import optimizers
+from neuronet import execution, optimizers, parallel
 from neuronet.optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Momentum, RMSprop
 
 # Each case: our optimizer and torch.optim's with the same hyperparameters spelled
@@ -372,36 +372,82 @@ def test_parameters_register_in_first_seen_order(rng):
     assert shapes == [(3,), (2,), (4,)]
 
 
+def _steps_split_or_not(name, start, grads, threads, monkeypatch, state=None):
+    """Final parameters after ``grads`` steps with BLAS held (as in a CNN's training step)
+    and parameters of 77 or more elements split over ``threads`` threads (1: the
+    optimizer's own loop, the reference)."""
+    monkeypatch.setattr(execution, "SPLIT_FROM", 77)
+    saved_threads = parallel.get_num_threads()
+    params = [nn.tensor(a.copy(), dtype="float64") for a in start]
+    optimizer = CASES[name][0]()
+    if state is not None:
+        optimizer.load_state_dict(state)
+    try:
+        parallel.set_num_threads(threads)
+        for step_grads in grads:
+            for param, grad in zip(params, step_grads):
+                param.grad = grad.copy()
+            with parallel.single_threaded_blas():
+                optimizer.step(params)
+    finally:
+        parallel.set_num_threads(saved_threads)
+    return [p.numpy().copy() for p in params]
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_updates_split_over_threads_equal_one_piece_to_the_bit(name, rng, monkeypatch):
-    """With BLAS held (as in a threaded model's step) and 3 threads, parameters of 77 or more
-    elements are updated in 3 pieces and the small ones dealt out whole: same bits."""
-    from neuronet import parallel
-    from neuronet.optimizers import optimizer as optimizer_module
-
-    monkeypatch.setattr(optimizer_module, "SPLIT_FROM", 77)
-    saved_threads = parallel.get_num_threads()
+    """With 3 threads, parameters of 77 or more elements are updated in 3 pieces and the
+    small ones dealt out whole: the same bits as the optimizer's own loop."""
     shapes = [(20, 10), (5,), (9, 9), (3, 2)]
     start = [rng.standard_normal(shape) for shape in shapes]
     grads = [[rng.standard_normal(shape) for shape in shapes] for _ in range(4)]
-    results = []
-    try:
-        for threads in (1, 3):
-            parallel.set_num_threads(threads)
-            params = [nn.tensor(a.copy(), dtype="float64") for a in start]
-            optimizer = CASES[name][0]()
-            for step_grads in grads:
-                for param, grad in zip(params, step_grads):
-                    param.grad = grad.copy()
-                with parallel.single_threaded_blas():
-                    optimizer.step(params)
-            results.append([p.numpy().copy() for p in params])
-    finally:
-        parallel.set_num_threads(saved_threads)
-    for mine, theirs in zip(*results):
+    reference = _steps_split_or_not(name, start, grads, 1, monkeypatch)
+    split = _steps_split_or_not(name, start, grads, 3, monkeypatch)
+    for mine, theirs in zip(split, reference):
         np.testing.assert_array_equal(mine, theirs)
+    params = [nn.tensor(a) for a in start]
     updates = [(p.data, p.data, {}) for p in params]
     with parallel.single_threaded_blas():
-        shares = optimizer_module._shares(updates, 3)
+        shares = execution._shares(updates, 3)
     assert len(shares) == 3 and sum(map(len, shares)) == 3 + 3 + 1 + 1  # two split, two whole
-    assert optimizer_module._shares(updates, 3)[0] is updates  # BLAS not held: one piece
+    assert execution._shares(updates, 3)[0] is updates  # BLAS not held: one piece
+
+
+@pytest.mark.parametrize("name", ["adam_amsgrad", "rmsprop_centered_momentum_weight_decay",
+                                  "sgd_momentum", "adadelta"])
+def test_a_state_restored_from_transposed_arrays_is_updated_when_split(name, rng,
+                                                                      monkeypatch):
+    """Slots loaded from column-major arrays (a transposed copy, as another library may
+    hand over) are cut into pieces like the others, and the pieces' updates reach them."""
+    shapes = [(20, 10), (9, 9)]
+    start = [rng.standard_normal(shape) for shape in shapes]
+    grads = [[rng.standard_normal(shape) for shape in shapes] for _ in range(3)]
+    optimizer = CASES[name][0]()
+    params = [nn.tensor(a, dtype="float64") for a in start]
+    for param, grad in zip(params, grads[0]):
+        param.grad = grad
+    optimizer.step(params)
+    state = optimizer.state_dict()
+    column_major = {"iterations": state["iterations"],
+                    "slots": [{slot: np.asfortranarray(a) if a.ndim == 2 else a
+                               for slot, a in slots.items()} for slots in state["slots"]]}
+    assert not column_major["slots"][0][sorted(column_major["slots"][0])[0]].flags.c_contiguous
+    reference = _steps_split_or_not(name, start, grads[1:], 1, monkeypatch, state)
+    split = _steps_split_or_not(name, start, grads[1:], 3, monkeypatch, column_major)
+    for mine, theirs in zip(split, reference):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_split_never_cuts_an_array_that_is_not_c_contiguous(rng):
+    """reshape(-1) of any other layout is a copy, and a piece's update would be lost."""
+    shape = (400, 400)  # above SPLIT_FROM
+    param, grad = rng.standard_normal(shape), rng.standard_normal(shape)
+    moment = np.asfortranarray(rng.standard_normal(shape))
+    with parallel.single_threaded_blas():
+        [[whole]] = execution._shares([(param, grad, {"m": moment, "step": 1})], 2)
+        assert whole[2]["m"] is moment
+        [[whole]] = execution._shares([(param, np.asfortranarray(grad), {"step": 1})], 2)
+        assert whole[0] is param
+        shares = execution._shares([(param, grad, {"m": np.zeros(shape), "step": 1})], 2)
+    assert len(shares) == 2 and all(np.shares_memory(piece[0], param) and
+                                    np.shares_memory(piece[1], grad) for [piece] in shares)

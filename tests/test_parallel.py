@@ -1,11 +1,12 @@
 """neuronet.parallel: splitting work over threads, holding BLAS at one thread, and results
 that do not depend on the number of threads."""
+import contextlib
 import multiprocessing
 import threading
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from harness import assert_close
 import neuronet as nn
@@ -99,10 +100,9 @@ def test_set_num_threads_rejects_what_is_not_a_positive_int(count):
         parallel.set_num_threads(count)
 
 
-def test_single_threaded_blas_is_reentrant_and_optional():
+def test_single_threaded_blas_is_reentrant():
     before = _blas_threads()
-    with parallel.single_threaded_blas(hold=False):
-        assert not parallel.blas_held() and _blas_threads() == before
+    assert not parallel.blas_held()
     with parallel.single_threaded_blas():
         with parallel.single_threaded_blas():
             assert parallel.blas_held() and _blas_threads() == {1}
@@ -143,7 +143,7 @@ def test_models_hold_blas_only_when_a_layer_splits_work_over_threads(with_conv):
     probe = _Probe()
     model = nn.Sequential(stack + [probe, layers.Flatten(), layers.Dense(3)])
     model.predict(np.zeros((2, 6, 6, 1)))
-    assert model.threaded == with_conv and probe.held == with_conv
+    assert model.execution_plan.holds_blas == with_conv and probe.held == with_conv
     assert not parallel.blas_held()
 
 
@@ -179,7 +179,7 @@ def test_dense_splits_big_products_over_threads_while_blas_is_held(relu, threads
     results = []
     for hold in (True, False):
         tensors = [nn.tensor(a, dtype="float64", requires_grad=True) for a in (x, w, b)]
-        with parallel.single_threaded_blas(hold=hold):
+        with parallel.single_threaded_blas() if hold else contextlib.nullcontext():
             y = ops.dense(*tensors, activation="relu" if relu else None)
             y.backward(gy)
         results.append([y.numpy()] + [t.grad for t in tensors])
@@ -187,3 +187,111 @@ def test_dense_splits_big_products_over_threads_while_blas_is_held(relu, threads
     assert_close(results[0][0], np.maximum(expected_y, 0) if relu else expected_y, 1e-12)
     for mine, theirs in zip(*results):
         assert_close(mine, theirs, 1e-12)
+
+
+def test_two_threads_holding_blas_at_once_keep_it_held_until_the_last_leaves():
+    """BLAS's thread count is one setting for the process: A in, B in, A out must leave it
+    at one thread for B, and B out must restore the setting from before A came in."""
+    seen = {}
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with parallel.single_threaded_blas():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def second():
+        a_in.wait(10)
+        with parallel.single_threaded_blas():
+            b_in.set()
+            a_out.wait(10)
+            seen["inside after A left"] = _blas_threads()
+
+    with threadpool_limits(limits=3, user_api="blas"):  # not 1, so that a hold shows
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        seen["after both"] = _blas_threads()
+    assert seen == {"inside after A left": {1}, "after both": {3}}
+
+
+class _BlasRecorder(layers.Layer):
+    """Records BLAS's thread count each time the model runs it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen = set()
+
+    def call(self, x, training=False):
+        self.seen |= _blas_threads()
+        return x
+
+
+def _small_cnn(seed):
+    nn.manual_seed(seed)
+    model = nn.Sequential([layers.Input((10, 10, 2)),
+                           layers.Conv2D(4, 3, padding="same", activation="relu"),
+                           layers.MaxPooling2D(2), _BlasRecorder(), layers.Flatten(),
+                           layers.Dense(3)])
+    model.compile(optimizer="adam",
+                  loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.layers[2].seen.clear()  # building ran the layers on zeros, outside any call
+    return model
+
+
+def _train_and_predict(model, x, y, steps=15):
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return model.predict(x), model.get_weights()
+
+
+def test_two_threads_training_two_models_at_once_match_a_serial_run(threads, rng):
+    threads(2)
+    x = rng.standard_normal((16, 10, 10, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    serial = [_train_and_predict(_small_cnn(seed), x, y) for seed in (1, 2)]
+    models = [_small_cnn(seed) for seed in (1, 2)]
+    results = [None, None]
+
+    def train(k):
+        results[k] = _train_and_predict(models[k], x, y)
+
+    with threadpool_limits(limits=3, user_api="blas"):
+        workers = [threading.Thread(target=train, args=(k,)) for k in (0, 1)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        after = _blas_threads()
+    assert after == {3}
+    for model in models:
+        assert model.layers[2].seen == {1}  # held in every call by either thread
+    for (predicted, weights), (serial_predicted, serial_weights) in zip(results, serial):
+        np.testing.assert_array_equal(predicted, serial_predicted)
+        for mine, theirs in zip(weights, serial_weights):
+            np.testing.assert_array_equal(mine, theirs)
+
+
+def test_no_grad_in_one_thread_leaves_the_others_recording():
+    """Gradient recording is per thread, as in PyTorch: one thread predicting under
+    no_grad while another trains must not cut the trainer's graph."""
+    inside, done = threading.Event(), threading.Event()
+
+    def predict():
+        with nn.no_grad():
+            inside.set()
+            done.wait(10)
+
+    other = threading.Thread(target=predict)
+    other.start()
+    inside.wait(10)
+    try:
+        w = nn.tensor([1.0, 2.0], requires_grad=True)
+        recorded = (w * w).sum().requires_grad
+    finally:
+        done.set()
+        other.join(10)
+    assert recorded and nn.is_grad_enabled()

@@ -2,7 +2,7 @@
 registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
 import re
 
-from neuronet import backend, initializers, ops, parallel
+from neuronet import backend, initializers, ops
 from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
@@ -89,7 +89,9 @@ class Layer:
         ...         return x * self.factor
     """
 
-    threaded = False  # True: its ops split work over neuronet's threads
+    # The op of neuronet.ops that ``call`` runs ('conv2d', ...), for the plan that runs the
+    # layer in a model (neuronet.execution); None: a layer made of other ops.
+    computes = None
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None):
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
@@ -137,9 +139,7 @@ class Layer:
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
     def __call__(self, x, training=False):
-        x = self._prepared_input(x)
-        with parallel.single_threaded_blas(hold=self.threaded):
-            return self.call(x, training=training)
+        return self.call(self._prepared_input(x), training=training)
 
     def _prepared_input(self, x):
         """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the

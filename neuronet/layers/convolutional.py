@@ -1,5 +1,5 @@
 """Conv2D: a bank of learned filters slid over channels-last images."""
-from neuronet import activations, initializers, ops, parallel
+from neuronet import activations, initializers, ops
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
 from neuronet.layers.windows import check_padding, window_output_size
@@ -29,7 +29,7 @@ class Conv2D(Layer):
         (8, 28, 28, 32)
     """
 
-    threaded = True
+    computes = "conv2d"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -73,20 +73,12 @@ class Conv2D(Layer):
                        dilation=self.dilation_rate, activation=fused, max_pool=max_pool)
         return y if fused else self.activation(y)
 
-    @property
-    def activation_commutes_with_max(self):
-        """Whether max-pooling may run before the activation (ReLU or linear), as
-        ``call_max_pooled`` does."""
-        return self.activation in (activations.get("relu"), activations.get("linear"))
-
-    def call_max_pooled(self, x, pool_layer):
-        """``pool_layer(self(x))`` as one op (``ops.conv2d(..., max_pool=...)``): the
-        same numbers, without the full-size output going to memory and back. For a
-        MaxPooling2D over windows side by side ('valid') when
-        ``activation_commutes_with_max``; Sequential uses it where it can."""
-        x = self._prepared_input(x)
-        with parallel.single_threaded_blas():
-            return self._convolve(x, max_pool=pool_layer.pool_size)
+    def call_max_pooled(self, x, pool_size):
+        """``MaxPooling2D(pool_size)(self(x))`` as one op (``ops.conv2d(..., max_pool=...)``):
+        the same numbers when the activation is ReLU or linear, without the full-size output
+        going to memory and back. A model's plan (``neuronet.execution``) runs a Conv2D
+        followed by such a pool through it."""
+        return self._convolve(self._prepared_input(x), max_pool=pool_size)
 
     def compute_output_shape(self, input_shape):
         spatial = tuple(window_output_size(n, k, s, self.padding, d) for n, k, s, d in

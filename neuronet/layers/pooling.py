@@ -19,8 +19,6 @@ class Pooling2D(Layer):
         (batch, H, W, C) -> (batch, Ho, Wo, C); 'valid': Ho = (H - ph) // sh + 1.
     """
 
-    threaded = True
-
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
         self.pool_size = pair(pool_size, "pool_size", self.describe())
@@ -51,6 +49,8 @@ class Pooling2D(Layer):
 class MaxPooling2D(Pooling2D):
     """y = the maximum of each window;  the gradient goes to the window's maximum."""
 
+    computes = "max_pool2d"
+
     def pool(self, x, pool_size, strides, padding):
         return ops.max_pool2d(x, pool_size=pool_size, strides=strides, padding=padding)
 
@@ -58,6 +58,8 @@ class MaxPooling2D(Pooling2D):
 @register
 class AveragePooling2D(Pooling2D):
     """y = the mean of each window's real (non-padded) pixels."""
+
+    computes = "avg_pool2d"
 
     def pool(self, x, pool_size, strides, padding):
         return ops.avg_pool2d(x, pool_size=pool_size, strides=strides, padding=padding)

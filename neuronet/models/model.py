@@ -18,7 +18,7 @@ Example:
     ...               metrics=["accuracy"])
     >>> history = model.fit(x, y, epochs=5)
 """
-from neuronet import backend, io
+from neuronet import backend, execution, io
 from neuronet.layers import Layer
 from neuronet.layers.base import without_repeats
 from neuronet.models.summary import summarize
@@ -49,11 +49,26 @@ class Model(Trainer, Layer):
         raise NotImplementedError(f"{type(self).__name__} must define call(x, training=False)")
 
     # --- layers --------------------------------------------------------------
+    _plan = None
+
     @property
-    def threaded(self):
-        """Whether a layer splits work over neuronet's threads (then a call holds BLAS at
-        one thread throughout, see ``neuronet.parallel``)."""
-        return any(layer.threaded for layer in self.layers)
+    def execution_plan(self):
+        """How the layers run (``neuronet.execution.Plan``): made when the model is first
+        run after being built, and again when its layers or their settings change."""
+        if self._plan is None or not self._plan.is_current(self._planned_layers()):
+            self._plan = self._new_plan()
+        return self._plan
+
+    def _planned_layers(self):
+        return self.layers
+
+    def _new_plan(self):
+        # ``call`` is the subclass's own code, in any order: only the BLAS hold is planned.
+        return execution.Plan(self._planned_layers(), chain=False)
+
+    def __call__(self, x, training=False):
+        with self.execution_plan.running():
+            return Layer.__call__(self, x, training=training)
 
     @property
     def layers(self):

@@ -1,6 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from neuronet import layers as layers_module
-from neuronet.layers import Conv2D, InputLayer, Layer, MaxPooling2D
+from neuronet import execution
+from neuronet.layers import InputLayer, Layer
 from neuronet.models.model import Model
 
 
@@ -72,17 +73,15 @@ class Sequential(Model):
         return None
 
     def call(self, x, training=False):
-        """The layers in turn; a Conv2D followed by a MaxPooling2D that can run inside its
-        op (``_fuses``) runs as one op, with the same numbers."""
-        layers, index = self._layers, 0
-        while index < len(layers):
-            if index + 1 < len(layers) and _fuses(layers[index], layers[index + 1]):
-                x = layers[index].call_max_pooled(x, layers[index + 1])
-                index += 2
-            else:
-                x = layers[index](x, training=training)
-                index += 1
-        return x
+        """The layers in turn, as the plan runs them (a Conv2D followed by a MaxPooling2D
+        that its op can apply runs as one op, with the same numbers)."""
+        return self.execution_plan.run(x, training=training)
+
+    def _planned_layers(self):
+        return self._layers
+
+    def _new_plan(self):
+        return execution.Plan(self._planned_layers())
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -111,14 +110,3 @@ class Sequential(Model):
 
 
 layers_module.register(Sequential)
-
-
-def _fuses(layer, following):
-    """Whether ``following`` is a max-pool that ``layer``'s convolution can apply in its own
-    blocks: windows side by side, 'valid', the same dtype, both built (the first call
-    builds them one by one), and an activation that commutes with the maximum. Subclasses
-    may compute something else, so only these two classes themselves qualify."""
-    return (type(layer) is Conv2D and type(following) is MaxPooling2D
-            and layer.built and following.built and layer.dtype == following.dtype
-            and following.padding == "valid" and following.strides == following.pool_size
-            and layer.activation_commutes_with_max)

@@ -9,7 +9,7 @@ over all its samples, the same on validation data (``val_*``) and ``lr``.
 import math
 import warnings
 
-from neuronet import losses, optimizers, parallel, targets
+from neuronet import losses, optimizers, targets
 from neuronet import metrics as metrics_module
 from neuronet.backend import check_real, xp
 from neuronet.callbacks import CallbackList, History
@@ -140,11 +140,9 @@ class Trainer:
         return loss
 
     def _train_step(self, x, y):
-        """forward (training=True) -> loss -> backward -> optimizer step -> metrics.
-
-        A model with threaded layers holds BLAS at one thread for the whole step, so the
-        optimizer also splits its updates over neuronet's threads (``neuronet.parallel``)."""
-        with parallel.single_threaded_blas(hold=self.threaded):
+        """forward (training=True) -> loss -> backward -> optimizer step -> metrics, run
+        as the model's plan says (``neuronet.execution``)."""
+        with self.execution_plan.running():
             y_pred = self(x, training=True)  # builds a subclassed model's weights
             loss = self._compute_loss(y, y_pred)
             params = self.trainable_weights

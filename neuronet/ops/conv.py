@@ -49,8 +49,6 @@ class Conv2D(Function):
     for stride 1 (``_correlate_back``), else col2im(g @ w2d^T).
     """
 
-    threaded = True
-
     def forward(self, x, w, b, strides, pads, dilation, activation, max_pool):
         kh, kw, cin, cout = w.shape
         self.pads, self.strides, self.dilation = pads, strides, dilation

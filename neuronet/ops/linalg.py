@@ -53,9 +53,9 @@ class Dense(Function):
     """y = act(x @ w + b), act = ReLU or the identity, in one pass over y;
     with g = gy * act'(y): gx = g @ w^T, gw = x^T @ g, gb = sum of g's rows.
 
-    Inside a model with threaded ops (BLAS held at one thread), big products are split
-    over neuronet's threads: y and gx by rows of the batch, gw by rows of w (so no
-    partial sums); elsewhere BLAS's own threads run them."""
+    While BLAS is held at one thread (a CNN's call or step, see ``neuronet.parallel``),
+    big products are split over neuronet's threads: y and gx by rows of the batch, gw by
+    rows of w (so no partial sums); elsewhere BLAS's own threads run them."""
 
     def forward(self, x, w, b, activation):
         self.relu = activation == "relu"

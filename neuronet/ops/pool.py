@@ -31,7 +31,6 @@ class _Pool2D(Function):
     """Shared geometry: blocks of images, padding, the taps' views and the gradient."""
 
     fill = 0.0
-    threaded = True
 
     def plan(self, x, pool, strides, pads):
         """Work out the output size, the taps and the blocks for x; returns the y shape."""

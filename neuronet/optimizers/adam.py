@@ -2,6 +2,7 @@
 import math
 
 from neuronet.backend import xp
+from neuronet.ops.workspace import scratch
 from neuronet.optimizers.optimizer import Optimizer
 
 
@@ -38,7 +39,7 @@ class Adam(Optimizer):
         return slots
 
     def update(self, param, grad, state):
-        m, v, step = state["momentum"], state["velocity"], self._work(param)
+        m, v, step = state["momentum"], state["velocity"], scratch("adam", param.shape, param.dtype)
         xp.subtract(grad, m, out=step)
         step *= 1.0 - self.beta_1
         m += step

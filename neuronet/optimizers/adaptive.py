@@ -1,5 +1,6 @@
 """Per-coordinate step sizes from running gradient statistics: Adagrad, RMSprop, Adadelta."""
 from neuronet.backend import xp
+from neuronet.ops.workspace import scratch
 from neuronet.optimizers.optimizer import Optimizer
 
 
@@ -28,7 +29,7 @@ class Adagrad(Optimizer):
         return {"accumulator": xp.full_like(param, self.initial_accumulator_value)}
 
     def update(self, param, grad, state):
-        accumulator, step = state["accumulator"], self._work(param)
+        accumulator, step = state["accumulator"], scratch("adagrad", param.shape, param.dtype)
         xp.multiply(grad, grad, out=step)
         accumulator += step
         xp.sqrt(accumulator, out=step)
@@ -76,7 +77,7 @@ class RMSprop(Optimizer):
         return slots
 
     def update(self, param, grad, state):
-        velocity, step = state["velocity"], self._work(param)
+        velocity, step = state["velocity"], scratch("rmsprop", param.shape, param.dtype)
         velocity *= self.rho
         xp.multiply(grad, grad, out=step)
         step *= 1.0 - self.rho
@@ -135,19 +136,20 @@ class Adadelta(Optimizer):
 
     def update(self, param, grad, state):
         v, u = state["accumulated_grad"], state["accumulated_delta_var"]
-        scratch, delta = self._work(param, 0), self._work(param, 1)
+        work = scratch("adadelta", param.shape, param.dtype)
+        delta = scratch("adadelta.delta", param.shape, param.dtype)
         v *= self.rho
-        xp.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - self.rho
-        v += scratch
-        xp.sqrt(xp.add(v, self.epsilon, out=scratch), out=scratch)
+        xp.multiply(grad, grad, out=work)
+        work *= 1.0 - self.rho
+        v += work
+        xp.sqrt(xp.add(v, self.epsilon, out=work), out=work)
         xp.sqrt(xp.add(u, self.epsilon, out=delta), out=delta)
-        delta /= scratch
+        delta /= work
         delta *= grad
         u *= self.rho
-        xp.multiply(delta, delta, out=scratch)
-        scratch *= 1.0 - self.rho
-        u += scratch
+        xp.multiply(delta, delta, out=work)
+        work *= 1.0 - self.rho
+        u += work
         delta *= self.learning_rate
         param -= delta
 

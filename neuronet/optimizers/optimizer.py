@@ -1,9 +1,8 @@
 """The optimizer base class: validation, per-parameter state, clipping and the loop."""
 import math
 import numbers
-import threading
 
-from neuronet import parallel
+from neuronet import execution
 from neuronet.backend import xp
 from neuronet.tensor import Tensor
 
@@ -35,7 +34,6 @@ class Optimizer:
         self.iterations = 0
         self._params, self._states, self._index = [], [], {}
         self._pending_slots = None
-        self._work_buffers = {}
 
     @property
     def learning_rate(self):
@@ -128,17 +126,16 @@ class Optimizer:
             if array.shape != param.shape:
                 raise ValueError(f"{name}: slot '{slot}' of parameter {index} expects shape "
                                  f"{param.shape}, got {array.shape}")
-            state[slot] = array.astype(param.dtype, copy=True)
+            # C order whatever the saved array's: the updates may work on flat views of it.
+            state[slot] = xp.array(array, dtype=param.dtype, order="C")
         return state
 
     # --- the loop ----------------------------------------------------------
     def step(self, params):
         """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped).
 
-        Every rule is elementwise, so inside a step that holds BLAS at one thread (a
-        model with threaded layers, see ``neuronet.parallel``) the updates are dealt out
-        to neuronet's threads, a big parameter in one piece per thread: the result is the
-        same as in one piece, to the bit.
+        ``neuronet.execution.run_updates`` runs ``update_each`` on the updates: as it is,
+        or in a model's training step split over threads (the same bits).
         """
         params = _as_param_list(params, type(self).__name__)
         self.build(params)
@@ -154,13 +151,13 @@ class Optimizer:
             grad = self.clip_gradient(param.data, param.grad)
             grad = self.apply_weight_decay(param.data, grad)
             updates.append((param.data, grad, state))
-        parallel.map_parts(self._update_shares, _shares(updates, parallel.get_num_threads()))
+        execution.run_updates(self.update_each, updates)
         self.iterations += 1
 
-    def _update_shares(self, shares):
-        for share in shares:
-            for param, grad, state in share:
-                self.update(param, grad, state)
+    def update_each(self, updates):
+        """The reference loop: ``update(param, grad, state)`` for each update in turn."""
+        for param, grad, state in updates:
+            self.update(param, grad, state)
 
     def zero_grad(self, params):
         """Set every parameter's ``.grad`` to None."""
@@ -188,14 +185,6 @@ class Optimizer:
         """Change ``param`` (an array) in place from ``grad`` and ``state``."""
         raise NotImplementedError
 
-    def _work(self, param, purpose=0):
-        """A reusable scratch array shaped like ``param`` (not part of the state), one per
-        thread."""
-        key = (param.shape, param.dtype, purpose, threading.get_ident())
-        if key not in self._work_buffers:
-            self._work_buffers[key] = xp.empty_like(param)
-        return self._work_buffers[key]
-
     # --- config ------------------------------------------------------------
     def get_config(self):
         """The hyperparameters as a JSON-able dict, with the registry ``name``."""
@@ -211,39 +200,6 @@ class Optimizer:
         config = dict(config)
         config.pop("name", None)
         return cls(**config)
-
-
-# Updates of fewer elements than this in all run in one piece (threads cost ~50 us).
-SPLIT_FROM = 2**17
-
-
-def _shares(updates, count):
-    """The (param, grad, state) updates dealt out to ``count`` threads: a big parameter
-    in ``count`` pieces, one each, the others whole to the thread with the least work."""
-    total = sum(param.size for param, _, _ in updates)
-    if count == 1 or total < SPLIT_FROM or not parallel.blas_held():
-        return [updates]
-    shares, loads = [[] for _ in range(count)], [0] * count
-    for param, grad, state in updates:
-        if param.size < SPLIT_FROM or not (param.flags.c_contiguous and grad.flags.c_contiguous):
-            least = loads.index(min(loads))
-            shares[least].append((param, grad, state))
-            loads[least] += param.size
-            continue
-        for k, piece in enumerate(parallel.even_slices(param.size, count)):
-            shares[k].append(_piece(param, grad, state, piece))
-            loads[k] += piece.stop - piece.start
-    return [share for share in shares if share]
-
-
-def _piece(param, grad, state, piece):
-    """The elements ``piece`` (a slice) of a parameter, its gradient and its state's
-    arrays (views)."""
-    def cut(array):
-        return array.reshape(-1)[piece]
-    piece_state = {name: cut(value) if isinstance(value, xp.ndarray) and value.shape == param.shape
-                   else value for name, value in state.items()}
-    return cut(param), cut(grad), piece_state
 
 
 def _as_param_list(params, owner):

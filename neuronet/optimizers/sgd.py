@@ -1,5 +1,6 @@
 """Gradient descent: plain, with momentum, with Nesterov momentum."""
 from neuronet.backend import xp
+from neuronet.ops.workspace import scratch
 from neuronet.optimizers.optimizer import Optimizer
 
 
@@ -32,7 +33,7 @@ class SGD(Optimizer):
         return {"momentum": xp.zeros_like(param)} if self.momentum else {}
 
     def update(self, param, grad, state):
-        step = self._work(param)
+        step = scratch("sgd", param.shape, param.dtype)
         if not self.momentum:
             xp.multiply(grad, self.learning_rate, out=step)
         else:

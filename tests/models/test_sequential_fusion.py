@@ -1,11 +1,12 @@
 """Sequential runs Conv2D + MaxPooling2D as one op (conv2d(..., max_pool=...)) where the
-numbers stay the same, and layer by layer everywhere else."""
+numbers stay the same, and layer by layer everywhere else, as its plan
+(neuronet.execution.Plan) says: made once, and again when the layers change."""
 import numpy as np
 import pytest
 
 from harness import assert_close
 import neuronet as nn
-from neuronet import layers
+from neuronet import execution, layers
 
 
 def _cnn(seed=0, conv_kwargs=None, pool=None):
@@ -37,9 +38,9 @@ def fused_calls(monkeypatch):
     calls = []
     original = layers.Conv2D.call_max_pooled
 
-    def counting(self, x, pool_layer):
+    def counting(self, x, pool_size):
         calls.append(self.name)
-        return original(self, x, pool_layer)
+        return original(self, x, pool_size)
     monkeypatch.setattr(layers.Conv2D, "call_max_pooled", counting)
     return calls
 
@@ -97,3 +98,75 @@ def test_a_conv2d_subclass_is_never_fused(fused_calls, rng):
     out = model.predict(x)
     assert fused_calls == []
     np.testing.assert_array_equal(out, _LayerByLayer(model.layers).predict(x))
+
+
+@pytest.fixture
+def plans_made(monkeypatch):
+    """Counts the plans made."""
+    made = []
+    original = execution.Plan.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(self)
+        original(self, *args, **kwargs)
+    monkeypatch.setattr(execution.Plan, "__init__", counting)
+    return made
+
+
+def test_the_plan_is_made_once_not_per_batch(plans_made, fused_calls, rng):
+    model = _compiled(_cnn())
+    x = rng.standard_normal((4, 12, 12, 2)).astype(np.float32)
+    y = rng.integers(0, 5, 4)
+    model.train_on_batch(x, y)
+    made = len(plans_made)
+    fused_calls.clear()
+    for _ in range(3):
+        model.train_on_batch(x, y)
+        model.predict(x)
+    assert len(plans_made) == made and len(fused_calls) == 2 * 6
+
+
+def test_adding_and_popping_layers_or_changing_their_settings_makes_a_new_plan(fused_calls,
+                                                                               rng):
+    nn.manual_seed(0)
+    model = nn.Sequential([layers.Input((12, 12, 2)),
+                           layers.Conv2D(4, 3, padding="same", activation="relu")])
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+    model.predict(x)
+    assert fused_calls == []
+    model.add(layers.MaxPooling2D(2))
+    fused = model.predict(x)
+    assert fused_calls == [model.layers[0].name]
+    model.layers[1].padding = "same"  # 12 x 12: the same output size, but no longer fusable
+    fused_calls.clear()
+    np.testing.assert_array_equal(model.predict(x), fused)
+    assert fused_calls == []
+    model.layers[1].padding = "valid"
+    model.layers[0].activation = nn.activations.get("sigmoid")
+    model.predict(x)
+    assert fused_calls == []
+    model.layers[0].activation = nn.activations.get("relu")
+    model.predict(x)
+    assert fused_calls == [model.layers[0].name]
+    model.pop()
+    fused_calls.clear()
+    assert model.predict(x).shape == (3, 12, 12, 4) and fused_calls == []
+
+
+def test_a_plan_runs_any_list_of_layer_steps_fused_like_a_sequential(rng):
+    """The plan works on a list of layers, not on Sequential: a functional model reuses it."""
+    model = _cnn()
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+    plan = execution.Plan(model.layers)
+    assert [type(step) for step in plan.steps[:2]] == [execution.ConvMaxPool] * 2
+    assert plan.holds_blas
+    with nn.no_grad(), plan.running():
+        np.testing.assert_array_equal(plan.run(nn.tensor(x)).numpy(), model.predict(x))
+
+
+def test_a_model_inside_a_model_holds_blas_when_its_layers_split_work():
+    inner = nn.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3)])
+    outer = nn.Sequential([layers.Input((6, 6, 1)), inner, layers.Flatten(), layers.Dense(2)])
+    assert inner.execution_plan.holds_blas and outer.execution_plan.holds_blas
+    dense_only = nn.Sequential([layers.Input((6, 6, 1)), layers.Flatten(), layers.Dense(2)])
+    assert not nn.Sequential([layers.Input((6, 6, 1)), dense_only]).execution_plan.holds_blas

@@ -1,0 +1,192 @@
+"""How a model's work runs: the plan of its layers, the BLAS hold, the optimizer's updates.
+
+Layers, models and optimizers say what to compute; this module decides how, from what
+they declare (``neuronet.parallel`` says why each choice is the faster one):
+
+- A layer's class attribute ``computes`` names the op of ``neuronet.ops`` that its
+  ``call`` runs ('conv2d', 'max_pool2d', ...), or is None for a layer that composes ops.
+- ``Plan(layers)``, made when a model is built and again whenever its layers or what they
+  declare change, says how they run: a Conv2D followed by a MaxPooling2D that its op can
+  apply runs as one op (``conv2d(..., max_pool=...)``, the same numbers), and a model
+  with a layer whose op splits its work over threads (``SPLIT_OPS``) holds BLAS at one
+  thread for the whole of each call and training step (``Plan.running``): the one place
+  a model enters the hold.
+- ``run_updates``: an optimizer's elementwise updates, in its own loop (the reference) or,
+  inside a hold, dealt out to the threads, a big parameter in one piece per thread (the
+  same bits: every rule is elementwise).
+"""
+import contextlib
+
+from neuronet import activations, parallel
+from neuronet.backend import xp
+
+# The ops that split their blocks of images over neuronet's threads (``parallel.map_parts``
+# in ops/conv.py and ops/pool.py).
+SPLIT_OPS = frozenset({"conv2d", "max_pool2d", "avg_pool2d"})
+# Activations that commute with the maximum, so a max-pool may run before them.
+_COMMUTE_WITH_MAX = (activations.get("relu"), activations.get("linear"))
+
+
+class Plan:
+    """How a model's layers run.
+
+    Args:
+        layers: the layers in the order they run, each feeding the next (a chain); with
+            ``chain=False``, the layers a model holds in any order (a subclassed model's
+            own ``call`` runs them), and only the BLAS hold is planned.
+
+    Attributes:
+        steps: for a chain, what runs in turn: a layer, or a ``ConvMaxPool``.
+        holds_blas: whether a call or training step holds BLAS at one thread.
+    """
+
+    def __init__(self, layers, chain=True):
+        self.layers = list(layers)  # kept alive: the facts tell layers apart by id
+        self.holds_blas = any(_splits_work(layer) for layer in self.layers)
+        self.steps = _steps(self.layers) if chain else None
+        self._facts = _facts(self.layers)
+
+    def is_current(self, layers):
+        """Whether ``layers``, and what the plan read from them, are still what it was made
+        from (other layers, or a layer built or configured since, need a new plan)."""
+        return _facts(layers) == self._facts
+
+    def running(self):
+        """The context of one call or training step: BLAS held at one thread inside it
+        when a layer splits its work over threads, else nothing."""
+        if self.holds_blas:
+            return parallel.single_threaded_blas()
+        return contextlib.nullcontext()
+
+    def run(self, x, training=False):
+        """The chain's steps in turn on x."""
+        for step in self.steps:
+            x = step(x, training=training)
+        return x
+
+
+class ConvMaxPool:
+    """A Conv2D and the MaxPooling2D after it as one op: ``conv.call_max_pooled``, without
+    the full-size convolution output going to memory and back."""
+
+    def __init__(self, conv, pool):
+        self.conv, self.pool = conv, pool
+
+    def __call__(self, x, training=False):
+        return self.conv.call_max_pooled(x, self.pool.pool_size)
+
+
+def _steps(layers):
+    steps, index = [], 0
+    while index < len(layers):
+        if index + 1 < len(layers) and _fuses(layers[index], layers[index + 1]):
+            steps.append(ConvMaxPool(layers[index], layers[index + 1]))
+            index += 2
+        else:
+            steps.append(layers[index])
+            index += 1
+    return steps
+
+
+def _declares(layer, op):
+    """Whether ``layer``'s own class says its call computes ``op``. A subclass inherits the
+    declaration (it still runs the op) but may compute something more, so it is not fused."""
+    return vars(type(layer)).get("computes") == op
+
+
+def _fuses(conv, pool):
+    """Whether ``pool`` is a max-pool that ``conv``'s convolution can apply in its own
+    blocks: windows side by side, 'valid', the same dtype, both built (the first call
+    builds them one by one), and an activation that commutes with the maximum."""
+    return (_declares(conv, "conv2d") and _declares(pool, "max_pool2d")
+            and conv.built and pool.built and conv.dtype == pool.dtype
+            and pool.padding == "valid" and pool.strides == pool.pool_size
+            and conv.activation in _COMMUTE_WITH_MAX)
+
+
+def _splits_work(layer):
+    """Whether the layer runs an op that splits its work over threads; a model inside the
+    model does when its own plan holds BLAS."""
+    nested = getattr(layer, "execution_plan", None)
+    if nested is not None:
+        return nested.holds_blas
+    return getattr(layer, "computes", None) in SPLIT_OPS
+
+
+def _facts(layers):
+    """What a plan is decided from: each layer, whether it is built, its dtype, the op it
+    declares and that op's settings that fusion depends on."""
+    facts = []
+    for layer in layers:
+        op = getattr(layer, "computes", None)
+        fact = (id(layer), layer.built, layer.dtype, op, _declares(layer, op),
+                _splits_work(layer))
+        if op == "conv2d":
+            fact += (layer.activation,)
+        elif op == "max_pool2d":
+            fact += (layer.padding, layer.strides, layer.pool_size)
+        facts.append(fact)
+    return facts
+
+
+# --- the optimizer's updates ------------------------------------------------------------
+# Updates of fewer elements than this in all run in one piece (threads cost ~50 us).
+SPLIT_FROM = 2**17
+
+
+def run_updates(update_each, updates):
+    """``update_each(updates)``, an optimizer's loop over (param, grad, state) updates that
+    are elementwise, run as it is (the reference) or, when this thread holds BLAS (a
+    model's training step, see ``Plan.running``) and the updates are big, on one share
+    of them per thread at once: a big parameter in one piece per thread (views of it, of
+    its gradient and of its state's arrays), the others whole. The same bits either way."""
+    shares = _shares(updates, parallel.get_num_threads())
+    if len(shares) == 1:
+        update_each(shares[0])
+        return
+    parallel.map_parts(lambda own: [update_each(share) for share in own], shares)
+
+
+def _shares(updates, count):
+    """The updates dealt out to ``count`` threads: a big parameter in ``count`` pieces, one
+    each, the others whole to the thread with the least work; [updates] when the work is
+    small or BLAS is not held."""
+    total = sum(param.size for param, _, _ in updates)
+    if count == 1 or total < SPLIT_FROM or not parallel.blas_held():
+        return [updates]
+    shares, loads = [[] for _ in range(count)], [0] * count
+    for param, grad, state in updates:
+        if param.size < SPLIT_FROM or not _cuttable(param, grad, state):
+            least = loads.index(min(loads))
+            shares[least].append((param, grad, state))
+            loads[least] += param.size
+            continue
+        for k, piece in enumerate(parallel.even_slices(param.size, count)):
+            shares[k].append(_piece(param, grad, state, piece))
+            loads[k] += piece.stop - piece.start
+    return [share for share in shares if share]
+
+
+def _state_arrays(param, state):
+    """The state's arrays shaped like the parameter (the ones cut with it)."""
+    return [value for value in state.values()
+            if isinstance(value, xp.ndarray) and value.shape == param.shape]
+
+
+def _cuttable(param, grad, state):
+    """Whether every array of the update is C-contiguous: only then is ``reshape(-1)`` a view,
+    so that updating a piece updates the array (on any other layout it would be a copy and
+    the update would be lost)."""
+    arrays = [param, grad] + _state_arrays(param, state)
+    return all(array.flags.c_contiguous for array in arrays)
+
+
+def _piece(param, grad, state, piece):
+    """The elements ``piece`` (a slice) of a parameter, its gradient and its state's
+    arrays (views: the update writes through them)."""
+    def cut(array):
+        return array.reshape(-1)[piece]
+    cut_ids = {id(array) for array in _state_arrays(param, state)}
+    piece_state = {name: cut(value) if id(value) in cut_ids else value
+                   for name, value in state.items()}
+    return cut(param), cut(grad), piece_state
