@@ -8,6 +8,7 @@ where magnitude is the same sums taken over absolute values (a sum's rounding er
 in whatever order it is added up, is a multiple of eps times the sum of its terms'
 magnitudes). Upstream gradients are random, never only ones.
 """
+import contextlib
 import pathlib
 import re
 
@@ -290,7 +291,8 @@ def test_dense_matches_the_reference(n, inputs, units, activation, bias, split, 
     if split:
         monkeypatch.setattr(linalg_module, "PARALLEL_FROM", 0)
         threads(3)
-    with parallel.single_threaded_blas(hold=split):
+    hold = parallel.single_threaded_blas() if split else contextlib.nullcontext()
+    with hold:
         y, gy, grads = _fast(lambda *t: ops.dense(*t, activation=activation), [x, w, b],
                              dtype, rng, [0, 1, 2] if bias else [0, 1])
     expected = reference.dense_forward(x, w, b, activation)
