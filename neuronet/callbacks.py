@@ -355,37 +355,34 @@ class LearningRateScheduler(Callback):
 class CSVLogger(Callback):
     """Write each epoch's logs as one CSV row: ``epoch`` then the log keys, sorted.
 
-    With ``append=True`` rows go after an existing file's (no second header). Each
-    row is flushed as it is written, so a crash or a kill loses no finished epoch.
+    With ``append=True`` rows go after an existing file's (no second header). Each row
+    is appended and the file closed again at once, so a crash or a kill loses no
+    finished epoch and a fit that raised leaves no file open.
     """
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
-        self.file, self.writer, self.keys = None, None, None
+        self.keys, self.write_header = None, True
 
     def on_train_begin(self, logs=None):
-        self.on_train_end()  # a fit that raised leaves its file open (its rows are flushed)
         has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
-        self.file = open(self.filename, "a" if self.append else "w", newline="")
-        self.writer, self.keys, self.write_header = None, None, not has_rows
+        if not self.append:
+            open(self.filename, "w").close()
+        self.keys, self.write_header = None, not has_rows
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        if self.writer is None:
+        if self.keys is None:
             self.keys = sorted(logs)
-            self.writer = csv.DictWriter(self.file, fieldnames=["epoch"] + self.keys,
-                                         delimiter=self.separator, restval="NA",
-                                         extrasaction="ignore")
+        with open(self.filename, "a", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=["epoch"] + self.keys,
+                                    delimiter=self.separator, restval="NA",
+                                    extrasaction="ignore")
             if self.write_header:
-                self.writer.writeheader()
-        self.writer.writerow({"epoch": epoch, **logs})
-        self.file.flush()
-
-    def on_train_end(self, logs=None):
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+                writer.writeheader()
+                self.write_header = False
+            writer.writerow({"epoch": epoch, **logs})
 
 
 class TerminateOnNaN(Callback):
