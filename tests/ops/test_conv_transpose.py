@@ -2,8 +2,8 @@
 central differences, and the adjoint of conv2d."""
 import numpy as np
 import pytest
-import torch.nn.functional as F
 
+from conv_transpose_reference import as_pair, keras_output_length, torch_conv_transpose_nchw
 from harness import assert_close, check_against_torch, check_gradients
 import neuronet as nn
 from neuronet import ops
@@ -27,43 +27,12 @@ CASES = [
 ]
 
 
-def _pair(value):
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def keras_pads(kernel, stride, dilation, padding, output_padding):
-    """Keras' (left_pad, right_pad) of the dilated input for JAX's conv_transpose, as written
-    in keras/src/backend/common/backend_utils.py (the TensorFlow-consistent rule)."""
-    kernel = (kernel - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(kernel, stride) - kernel if output_padding is None else output_padding
-        return kernel - 1, kernel - 1 + extra
-    if output_padding is None:
-        total = stride + kernel - 2
-    else:
-        total = kernel + kernel % 2 - 2 + output_padding
-    left = min(total // 2 + total % 2, kernel - 1)
-    return left, total - left
-
-
-def torch_conv_transpose(strides, padding, output_padding, dilation, kernel_hw):
-    """PyTorch's full transposed convolution (padding 0), then Keras' crop per side
-    (k_eff - 1 - pad; negative: zero extension), then the bias."""
-    strides, dilation = _pair(strides), _pair(dilation)
-    extra = (None, None) if output_padding is None else _pair(output_padding)
-    crops = []
-    for k, s, d, e in zip(kernel_hw, strides, dilation, extra):
-        left, right = keras_pads(k, s, d, padding, e)
-        span = (k - 1) * d + 1
-        crops.append((span - 1 - left, span - 1 - right))
-
+def torch_conv_transpose(strides, padding, output_padding, dilation):
     def f(x, w, b):
         # Keras' kernel (kh, kw, filters, in) -> torch's (in, filters, kh, kw).
-        full = F.conv_transpose2d(x.permute(0, 3, 1, 2), w.permute(3, 2, 0, 1), stride=strides,
-                                  dilation=dilation)
-        (top, bottom), (left, right) = crops
-        y = F.pad(full, (-left, -right, -top, -bottom))
-        return y.permute(0, 2, 3, 1) + b
+        y = torch_conv_transpose_nchw(x.permute(0, 3, 1, 2), w.permute(3, 2, 0, 1), b, strides,
+                                      padding, output_padding, dilation)
+        return y.permute(0, 2, 3, 1)
     return f
 
 
@@ -83,7 +52,7 @@ def _arrays(rng, image, kernel, channels=(3, 2)):
 def test_conv2d_transpose_against_torch(image, kernel, strides, padding, output_padding,
                                         dilation, dtype, rng):
     check_against_torch(_ours(strides, padding, output_padding, dilation),
-                        torch_conv_transpose(strides, padding, output_padding, dilation, kernel),
+                        torch_conv_transpose(strides, padding, output_padding, dilation),
                         _arrays(rng, image, kernel), rng, dtype=dtype)
 
 
@@ -94,24 +63,13 @@ def test_conv2d_transpose_gradients(image, kernel, strides, padding, output_padd
                     _arrays(rng, image, kernel), rng)
 
 
-def keras_output_length(size, kernel, stride, padding, output_padding, dilation):
-    """Keras' _get_output_shape_given_tf_padding."""
-    kernel = (kernel - 1) * dilation + 1
-    if padding == "valid":
-        extra = max(kernel, stride) - kernel if output_padding is None else output_padding
-        return (size - 1) * stride + kernel + extra
-    if output_padding is None:
-        return size * stride
-    return (size - 1) * stride + kernel % 2 + output_padding
-
-
 @pytest.mark.parametrize("image, kernel, strides, padding, output_padding, dilation", CASES)
 def test_output_size_is_keras(image, kernel, strides, padding, output_padding, dilation, rng):
     x, w, b = _arrays(rng, image, kernel)
     y = ops.conv2d_transpose(x, w, b, strides, padding, output_padding, dilation)
-    extra = (None, None) if output_padding is None else _pair(output_padding)
+    extra = (None, None) if output_padding is None else as_pair(output_padding)
     expected = tuple(keras_output_length(n, k, s, padding, e, d) for n, k, s, e, d in
-                     zip(image, kernel, _pair(strides), extra, _pair(dilation)))
+                     zip(image, kernel, as_pair(strides), extra, as_pair(dilation)))
     assert y.shape == (2,) + expected + (w.shape[2],)
 
 
