@@ -19,10 +19,13 @@ def keras_to_torch_transposed(kernel):
     return kernel.transpose(3, 2, 0, 1)  # (kh, kw, filters, in) -> (in, filters, kh, kw)
 
 
-# (kernel_size, strides, padding, output_padding, dilation_rate)
+# (kernel_size, strides, padding, output_padding, dilation_rate); the output_padding of the
+# last three changes the output size from the default one.
 TRANSPOSE_CONFIGS = [(3, 1, "valid", None, 1), (3, 2, "same", None, 1),
                      ((2, 3), 2, "valid", None, 1), (4, 2, "same", None, 1),
-                     (3, (2, 3), "same", (1, 2), 1), (3, 1, "same", None, 2)]
+                     (3, (2, 3), "same", (1, 2), 1), (3, 1, "same", None, 2),
+                     (3, 2, "same", 0, 1), ((2, 2), 3, "valid", (2, 1), 1),
+                     ((2, 3), (2, 3), "same", (1, 0), 1)]
 
 
 def _image_shape(rng):
@@ -251,26 +254,41 @@ def test_autoencoder_lowers_its_mse(decoder, rng):
     assert model.output_shape == (None, 8, 8, 1)
     x = blobs(rng, 32)
     model.compile(optimizer=nn.optimizers.Adam(learning_rate=0.01), loss="mse")
+    initial = model.get_weights()
     losses = model.fit(x, x, epochs=15, batch_size=8, verbose=0).history["loss"]
+    # The encoder learns too: the gradient goes back through the up-sampling.
+    assert all(np.any(before != after) for before, after in zip(initial, model.get_weights()))
     assert losses[-1] < 0.2 * losses[0], f"MSE went from {losses[0]} to {losses[-1]}"
     # Far better than predicting every pixel's mean (an MSE of the images' variance).
     assert losses[-1] < 0.1 * x.var(), f"MSE {losses[-1]}, variance of the images {x.var()}"
 
 
-def test_save_and_load_keep_every_spatial_layer(tmp_path, rng):
-    nn.manual_seed(4)
-    model = nn.Sequential([
+def spatial_model():
+    return nn.Sequential([
         layers.Input((6, 6, 2)), layers.ZeroPadding2D(((1, 0), (2, 1))),
         layers.Conv2DTranspose(3, (2, 3), strides=(2, 1), padding="same", output_padding=(1, 0),
                                bias_initializer="random_normal"),
-        layers.UpSampling2D((1, 2), interpolation="bilinear"), layers.Cropping2D(((1, 2), (3, 0))),
-        layers.GlobalMaxPooling2D(keepdims=True)])
+        layers.UpSampling2D((1, 2), interpolation="bilinear"), layers.Cropping2D(((1, 2), (3, 0)))])
+
+
+def global_max_model():
+    return nn.Sequential([layers.Input((6, 6, 2)), layers.Conv2DTranspose(3, 3, strides=2),
+                          layers.GlobalMaxPooling2D(keepdims=True)])
+
+
+@pytest.mark.parametrize("make_model", [spatial_model, global_max_model])
+def test_save_and_load_keep_every_spatial_layer(make_model, tmp_path, rng):
+    nn.manual_seed(4)
+    model = make_model()
     model.compile(optimizer="adam", loss="mse")
     x = rng.random((4, 6, 6, 2)).astype(np.float32)
-    model.fit(x, rng.random((4, 1, 1, 3)).astype(np.float32), epochs=1, verbose=0)
+    model.fit(x, rng.random((4,) + model.output_shape[1:]).astype(np.float32), epochs=1,
+              verbose=0)
     path = tmp_path / "spatial.safetensors"
     model.save(path)
     loaded = nn.models.load_model(path)
     assert loaded.get_config() == model.get_config()
-    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in model.layers]
+    assert [layer.output_shape for layer in loaded.layers] == \
+        [layer.output_shape for layer in model.layers]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
