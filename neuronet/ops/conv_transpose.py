@@ -3,8 +3,8 @@ respect to its input, run forward (Keras' ``Conv2DTranspose``, TensorFlow's
 ``conv2d_transpose``).
 
 Every input pixel scatters a kernel-sized patch into the output: one matrix product
-gives each kernel offset's (N, H, W, filters) slab, and the slabs are added into the
-output frame with the stride (col2im, as conv2d's backward). Backward is conv2d run
+per kernel offset gives its (N, H, W, filters) slab, added into the output frame with
+the stride (col2im, as conv2d's backward). Backward is conv2d run
 forward: the windows of the output gradient (im2col) times the kernel give the input
 gradient, and their transpose times the input gives the kernel gradient.
 
@@ -36,12 +36,12 @@ class Conv2DTranspose(Function):
         self.full_hw = tuple((n - 1) * s + (k - 1) * d + 1 for n, k, s, d in
                              zip(self.in_hw, (kh, kw), strides, dilation))
         x2d = x.reshape(-1, x.shape[3])
-        # One product per kernel offset, each slab contiguous: (kh*kw, N*H*W, F).
-        slabs = xp.matmul(x2d, w.reshape(kh * kw, filters, -1).transpose(0, 2, 1))
-        slabs = slabs.reshape((kh * kw,) + x.shape[:3] + (filters,))
         frame = xp.zeros(self._frame_shape(x.shape[0], filters), dtype=x.dtype)
-        for index, slab in zip(offset_slices((kh, kw), self.in_hw, strides, dilation), slabs):
-            frame[index] += slab
+        # One product per kernel offset, added into the frame at once: a single batched
+        # matmul over the offsets measured 5x slower (NumPy broadcasts x2d without BLAS).
+        offsets = offset_slices((kh, kw), self.in_hw, strides, dilation)
+        for index, w_offset in zip(offsets, w.reshape(kh * kw, filters, -1)):
+            frame[index] += (x2d @ w_offset.T).reshape(x.shape[:3] + (filters,))
         y = xp.ascontiguousarray(frame[self._output_window()])
         if b is not None:
             y += b
