@@ -1,6 +1,7 @@
-"""Pooling layers: max, average and global average over channels-last images."""
+"""Pooling layers: max, average, global average and global max over channels-last images."""
 from neuronet import ops
 from neuronet.layers.base import InputSpec, Layer, register
+from neuronet.layers.spatial import check_data_format
 from neuronet.layers.windows import check_padding, window_output_size
 from neuronet.ops.windows import pair
 
@@ -95,3 +96,41 @@ class GlobalAveragePooling2D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}
+
+
+@register
+class GlobalMaxPooling2D(Layer):
+    """y[n, c] = max over all (h, w) of x[n, h, w, c]; ties share the gradient evenly
+    (TensorFlow's reduce_max, torch.amax; see ``ops.global_max_pool2d``).
+
+    Args:
+        data_format: None or 'channels_last' (the only layout neuronet has).
+        keepdims: keep the spatial axes, as (batch, 1, 1, C).
+
+    Shape:
+        (batch, H, W, C) -> (batch, C), or (batch, 1, 1, C) with ``keepdims=True``.
+    """
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = check_data_format(self, data_format)
+        self.keepdims = bool(keepdims)
+
+    def input_spec(self):
+        return InputSpec(ndim=4, layout=IMAGE_LAYOUT)
+
+    def call(self, x, training=False):
+        return ops.global_max_pool2d(x, keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        if self.keepdims:
+            return (input_shape[0], 1, 1, input_shape[3])
+        return (input_shape[0], input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+GlobalMaxPool2D = register(GlobalMaxPooling2D, "GlobalMaxPool2D")
+GlobalAvgPool2D = register(GlobalAveragePooling2D, "GlobalAvgPool2D")

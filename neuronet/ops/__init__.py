@@ -12,3 +12,5 @@ from neuronet.ops.normalization import batch_norm
 from neuronet.ops.regularization import dropout
 from neuronet.ops.conv import conv2d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+from neuronet.ops.conv_transpose import conv2d_transpose
+from neuronet.ops.spatial import crop2d, global_max_pool2d, pad2d, upsample2d
