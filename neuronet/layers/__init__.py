@@ -3,7 +3,7 @@ from neuronet.layers.base import InputSpec, Layer, deserialize, get, register, s
 from neuronet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from neuronet.layers.convolutional import Conv2D
 from neuronet.layers.core import Dense, Flatten, Input, InputLayer, Reshape
-from neuronet.layers.normalization import BatchNormalization
+from neuronet.layers.normalization import BatchNormalization, LayerNormalization
 from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
                                      MaxPool2D, MaxPooling2D)
 from neuronet.layers.regularization import Dropout
