@@ -7,3 +7,5 @@ from neuronet.layers.normalization import BatchNormalization, LayerNormalization
 from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
                                      MaxPool2D, MaxPooling2D)
 from neuronet.layers.regularization import Dropout
+from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
+                                           RandomZoom, Rescaling)
