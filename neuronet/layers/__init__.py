@@ -9,3 +9,4 @@ from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAverageP
 from neuronet.layers.regularization import Dropout
 from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
                                            RandomZoom, Rescaling)
+from neuronet.layers.lambda_layer import Lambda
