@@ -16,7 +16,6 @@ from neuronet import random as nn_random
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
 from neuronet.ops.image import FILL_MODES, INTERPOLATIONS, affine_transform
-from neuronet.tensor import Tensor
 
 
 def _number_or_list(value):
@@ -120,9 +119,9 @@ class _RandomTransform(_RandomLayer):
     """An augmentation layer made of ``affine_transform``: a subclass writes only
     ``_transforms(rng, n, height, width)``, the (n, 8) output -> input maps.
 
-    The resampling has no gradient, since these layers sit at a model's input: in
-    training, an input that requires a gradient is refused with a ValueError rather
-    than silently cut from the graph. In inference the input passes through as it is.
+    These layers usually sit at a model's input, where no gradient is needed; the
+    resampling is linear in the images, so one flows all the same, to whatever comes
+    before. In inference the input passes through as it is.
     """
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
@@ -140,14 +139,10 @@ class _RandomTransform(_RandomLayer):
     def call(self, x, training=False):
         if not training:
             return x
-        if x.requires_grad:
-            raise ValueError(f"{self.describe()} transforms images without a gradient, so it "
-                             "must sit at the model's input: its input requires a gradient "
-                             "(it comes from a trainable layer, or is a leaf that requires one)")
         n, height, width, _ = x.shape
         transforms = self._transforms(self._generator(), n, height, width)
-        return Tensor(affine_transform(x.data, transforms, self.interpolation, self.fill_mode,
-                                       self.fill_value), dtype=x.dtype)
+        return affine_transform(x, transforms, self.interpolation, self.fill_mode,
+                                self.fill_value)
 
     def _transforms(self, rng, n, height, width):
         raise NotImplementedError

@@ -1,13 +1,43 @@
 """Image resampling: one projective transform per image, read with bilinear or
 nearest interpolation, points outside the image filled by a chosen rule.
 
-Array-level, with no gradient: it serves the augmentation layers, which sit at a
-model's input, where nothing upstream needs one.
+The output is linear in the images (each output pixel a weighted sum of input pixels
+and the fill value), so the gradient scatters the upstream gradient back with the
+same weights; the transforms are constants (no gradient).
 """
 from neuronet.backend import xp
+from neuronet.ops._utils import as_tensor
+from neuronet.tensor import Function
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("bilinear", "nearest")
+
+
+class AffineTransform(Function):
+    """y[n, y, x] = sum over the neighbours (row, col, w) of the point read of
+    w * images[n, row, col] (or w * fill_value where 'constant' leaves the image);
+    dimages[n, row, col] += w * gy[n, y, x] for every such term inside the image."""
+
+    def forward(self, images, transforms, interpolation, fill_mode, fill_value):
+        self.shape = images.shape
+        self.batch = xp.arange(images.shape[0])[:, None, None]
+        self.terms = _terms(images.shape, transforms, interpolation, fill_mode)
+        output = xp.zeros(images.shape, dtype=images.dtype)
+        fill = images.dtype.type(fill_value)
+        for row, col, weight, inside in self.terms:
+            values = images[self.batch, row, col]
+            if inside is not None:
+                values = xp.where(inside[..., None], values, fill)
+            output += weight.astype(images.dtype)[..., None] * values
+        return output
+
+    def backward(self, gy):
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        for row, col, weight, inside in self.terms:
+            if inside is not None:
+                weight = xp.where(inside, weight, 0)
+            xp.add.at(gx, (self.batch, row, col), weight.astype(gy.dtype)[..., None] * gy)
+        return gx
 
 
 def affine_transform(images, transforms, interpolation="bilinear", fill_mode="reflect",
@@ -32,31 +62,44 @@ def affine_transform(images, transforms, interpolation="bilinear", fill_mode="re
     point half a pixel outside the image reads half the edge pixel and half the fill.
 
     Args:
-        images: float array (N, H, W, C).
+        images: float Tensor or array (N, H, W, C).
         transforms: array (N, 8), one transform per image.
         interpolation: 'bilinear' or 'nearest'.
         fill_mode: 'reflect', 'wrap', 'nearest' or 'constant'; fill_value: k of 'constant'.
 
     Returns:
-        array (N, H, W, C) of the images' dtype. Coordinates are computed in float64 and
-        snapped to whole pixels within 1e-9, so a quarter turn or a whole-pixel shift
-        moves pixels exactly.
+        Tensor (N, H, W, C) of the images' dtype, differentiable in the images.
+        Coordinates are computed in float64 and snapped to whole pixels within 1e-9, so
+        a quarter turn or a whole-pixel shift moves pixels exactly.
     """
+    images = as_tensor(images)
+    transforms = xp.asarray(transforms, dtype=xp.float64)
     _check(images, transforms, interpolation, fill_mode)
-    n, height, width, _ = images.shape
-    t = xp.asarray(transforms, dtype=xp.float64)[:, :, None, None]  # (N, 8, 1, 1)
+    return AffineTransform.apply(images, transforms=transforms, interpolation=interpolation,
+                                 fill_mode=fill_mode, fill_value=fill_value)
+
+
+def _terms(shape, transforms, interpolation, fill_mode):
+    """[(row, col, weight, inside)]: for each output pixel, the input pixels it is made of
+    (indices folded into the image by ``fill_mode``) and their weights; ``inside`` marks,
+    for 'constant', the terms that read the image rather than the fill (None otherwise)."""
+    height, width = shape[1:3]
+    t = transforms[:, :, None, None]  # (N, 8, 1, 1)
     rows, cols = xp.meshgrid(xp.arange(height, dtype=xp.float64),
                              xp.arange(width, dtype=xp.float64), indexing="ij")
     k = t[:, 6] * cols + t[:, 7] * rows + 1
-    x_in = (t[:, 0] * cols + t[:, 1] * rows + t[:, 2]) / k  # (N, H, W)
-    y_in = (t[:, 3] * cols + t[:, 4] * rows + t[:, 5]) / k
-    x_in, y_in = _snapped(x_in), _snapped(y_in)
-    batch = xp.arange(n)[:, None, None]
-    output = xp.zeros(images.shape, dtype=images.dtype)
+    x_in = _snapped((t[:, 0] * cols + t[:, 1] * rows + t[:, 2]) / k)  # (N, H, W)
+    y_in = _snapped((t[:, 3] * cols + t[:, 4] * rows + t[:, 5]) / k)
+    terms = []
     for row, col, weight in _neighbours(y_in, x_in, interpolation):
-        values = _read(images, batch, row, col, fill_mode, fill_value)
-        output += weight.astype(images.dtype)[..., None] * values
-    return output
+        if fill_mode == "constant":
+            inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
+            terms.append((xp.clip(row, 0, height - 1), xp.clip(col, 0, width - 1), weight,
+                          inside))
+        else:
+            terms.append((_fold(row, height, fill_mode), _fold(col, width, fill_mode), weight,
+                          None))
+    return terms
 
 
 def _snapped(coordinates):
@@ -76,16 +119,6 @@ def _neighbours(y_in, x_in, interpolation):
     y0, x0 = y0.astype(xp.int64), x0.astype(xp.int64)
     return [(y0, x0, (1 - fy) * (1 - fx)), (y0, x0 + 1, (1 - fy) * fx),
             (y0 + 1, x0, fy * (1 - fx)), (y0 + 1, x0 + 1, fy * fx)]
-
-
-def _read(images, batch, row, col, fill_mode, fill_value):
-    """images[batch, row, col] (N, H, W, C), indices outside the image filled by ``fill_mode``."""
-    height, width = images.shape[1:3]
-    if fill_mode == "constant":
-        inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
-        values = images[batch, xp.clip(row, 0, height - 1), xp.clip(col, 0, width - 1)]
-        return xp.where(inside[..., None], values, images.dtype.type(fill_value))
-    return images[batch, _fold(row, height, fill_mode), _fold(col, width, fill_mode)]
 
 
 def _fold(index, size, fill_mode):

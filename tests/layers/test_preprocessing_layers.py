@@ -237,16 +237,26 @@ def test_random_zoom_keeps_the_aspect_ratio_without_width_factor():
 
 
 # --- gradients and errors ------------------------------------------------------------
-@pytest.mark.parametrize("make", AUGMENTATIONS[1:])
-def test_transform_layers_refuse_inputs_that_require_a_gradient(make):
-    x = nn.tensor(grid(2, 4, 4), requires_grad=True)
-    layer = make(name="augment")
-    with pytest.raises(ValueError, match=r"'augment' transforms images without a gradient, so "
-                                         r"it must sit at the model's input"):
-        layer(x, training=True)
-    with nn.no_grad(), pytest.raises(ValueError, match="without a gradient"):
-        layer(x, training=True)  # the same answer whether or not a tape records
-    assert layer(x).requires_grad  # inference: the identity, gradient included
+def test_gradient_through_a_translation_is_the_shift_back(rng):
+    """One row down with a constant fill: row r of the input feeds row r + 1 of the
+    output, and the last row feeds nothing."""
+    x = nn.tensor(grid(2, 4, 3), requires_grad=True)
+    y = layers.RandomTranslation((0.25, 0.25), 0, fill_mode="constant")(x, training=True)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy)
+    expected = np.zeros_like(gy)
+    expected[:, :3] = gy[:, 1:]
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+@pytest.mark.parametrize("make", AUGMENTATIONS)
+def test_same_values_with_and_without_a_tape(make, rng):
+    x = rng.standard_normal((3, 5, 5, 2)).astype(np.float32)
+    recorded = make(seed=6)(nn.tensor(x, requires_grad=True), training=True)
+    with nn.no_grad():
+        plain = make(seed=6)(nn.tensor(x, requires_grad=True), training=True)
+    np.testing.assert_array_equal(recorded.numpy(), plain.numpy())
+    assert recorded.requires_grad and not plain.requires_grad
 
 
 def test_augmentation_trains_inside_fit(rng):

@@ -1,11 +1,13 @@
 """affine_transform: exact moves, each fill mode on a known border, a loop-by-loop
-reference (fill by np.pad) and torch's grid_sample as oracles."""
+reference (fill by np.pad) and torch's grid_sample as oracles, gradients against
+finite differences."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import assert_close
+from harness import assert_close, check_gradients
+import neuronet as nn
 from neuronet.ops.image import affine_transform
 
 IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0]
@@ -18,7 +20,8 @@ def shift(dx, dy=0.0):
 
 
 def run(images, *transforms, **kwargs):
-    return affine_transform(images, np.array(transforms, dtype=np.float64), **kwargs)
+    images = nn.tensor(images, dtype=images.dtype)
+    return affine_transform(images, np.array(transforms, dtype=np.float64), **kwargs).numpy()
 
 
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
@@ -106,7 +109,8 @@ def random_transforms(rng, n):
 def test_random_projective_transforms_against_a_reference(interpolation, fill_mode, rng):
     images = rng.standard_normal((3, 5, 6, 2))
     transforms = random_transforms(rng, 3)
-    out = affine_transform(images, transforms, interpolation, fill_mode, fill_value=0.5)
+    out = affine_transform(nn.tensor(images, dtype="float64"), transforms, interpolation,
+                           fill_mode, fill_value=0.5).numpy()
     for image, t, result in zip(images, transforms, out):
         expected = reference(image, t, interpolation, fill_mode, 0.5)
         assert_close(result, expected, 1e-12, what=f"{fill_mode} {interpolation}")
@@ -116,7 +120,8 @@ def test_random_projective_transforms_against_a_reference(interpolation, fill_mo
                                                      ("nearest", "border")])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_bilinear_against_torch_grid_sample(fill_mode, padding_mode, dtype, rng):
-    """grid_sample with align_corners=False reads pixel centre x at (2 x + 1) / W - 1."""
+    """Output and image gradient equal grid_sample's (align_corners=False reads pixel
+    centre x at (2 x + 1) / W - 1)."""
     images = rng.standard_normal((2, 5, 7, 3)).astype(dtype)
     transforms = random_transforms(rng, 2)
     height, width = images.shape[1:3]
@@ -126,12 +131,32 @@ def test_bilinear_against_torch_grid_sample(fill_mode, padding_mode, dtype, rng)
         k = t[6] * cols + t[7] * rows + 1
         x_in, y_in = (t[0] * cols + t[1] * rows + t[2]) / k, (t[3] * cols + t[4] * rows + t[5]) / k
         grids.append(np.stack([(2 * x_in + 1) / width - 1, (2 * y_in + 1) / height - 1], -1))
-    expected = F.grid_sample(torch.from_numpy(images).permute(0, 3, 1, 2),
+    theirs = torch.tensor(images, requires_grad=True)
+    expected = F.grid_sample(theirs.permute(0, 3, 1, 2),
                              torch.from_numpy(np.stack(grids).astype(dtype)), mode="bilinear",
-                             padding_mode=padding_mode, align_corners=False)
-    out = affine_transform(images, transforms, "bilinear", fill_mode, fill_value=0.0)
+                             padding_mode=padding_mode, align_corners=False).permute(0, 2, 3, 1)
+    ours = nn.tensor(images, dtype=dtype, requires_grad=True)
+    out = affine_transform(ours, transforms, "bilinear", fill_mode, fill_value=0.0)
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
     assert out.dtype == dtype
-    assert_close(out, expected.permute(0, 2, 3, 1).numpy(), 1e-5 if dtype == np.float32 else 1e-10)
+    assert_close(out.numpy(), expected.detach().numpy(), rtol, what="output")
+    gy = rng.standard_normal(out.shape).astype(dtype)
+    out.backward(gy)
+    expected.backward(torch.from_numpy(gy))
+    assert ours.grad.dtype == dtype
+    assert_close(ours.grad, theirs.grad.numpy(), rtol, what="image gradient")
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+def test_gradients(interpolation, fill_mode, rng):
+    """The images' gradient against central differences, with the transforms held fixed
+    (larger shifts than the reference's, so that the fills fold indices many times)."""
+    transforms = random_transforms(rng, 2)
+    transforms[:, [2, 5]] *= 3
+    check_gradients(lambda images: affine_transform(images, transforms, interpolation,
+                                                    fill_mode, fill_value=0.7),
+                    [rng.standard_normal((2, 4, 5, 2))], rng)
 
 
 def test_rejects_bad_arguments():
