@@ -4,9 +4,12 @@ from neuronet.layers.activation import Activation, LeakyReLU, ReLU, Softmax
 from neuronet.layers.convolutional import Conv2D
 from neuronet.layers.conv_transpose import Conv2DTranspose
 from neuronet.layers.core import Dense, Flatten, Input, InputLayer, Reshape
-from neuronet.layers.normalization import BatchNormalization
+from neuronet.layers.normalization import BatchNormalization, LayerNormalization
 from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
                                      GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D,
                                      MaxPool2D, MaxPooling2D)
 from neuronet.layers.regularization import Dropout
 from neuronet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
+from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
+                                           RandomZoom, Rescaling)
+from neuronet.layers.lambda_layer import Lambda

@@ -1,4 +1,5 @@
-"""BatchNormalization: per-channel standardisation with learned scale and offset."""
+"""BatchNormalization (per channel, over the batch) and LayerNormalization (per example,
+over chosen axes): standardisation with learned scale and offset."""
 from neuronet import initializers, ops
 from neuronet.layers.base import InputSpec, Layer, register
 
@@ -83,3 +84,73 @@ class BatchNormalization(Layer):
                 "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
                 "moving_variance_initializer":
                     initializers.serialize(self.moving_variance_initializer)}
+
+
+@register
+class LayerNormalization(Layer):
+    """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, the statistics of each example
+    taken over ``axis`` (biased variance); the same in training and inference.
+
+    Args:
+        axis: an int or a list of ints: the axes normalised together (not the batch).
+        epsilon: added to the variance.
+        center, scale: whether to learn ``beta`` / ``gamma`` (else 0 / 1).
+
+    Shape:
+        (batch, ...) -> same; gamma and beta have the input's sizes along ``axis``
+        (in increasing axis order): (C,) for axis=-1.
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)) and all(isinstance(a, int) for a in axis) and axis:
+            axis = list(axis)
+        elif not isinstance(axis, int):
+            raise ValueError(f"{self.describe()} expects an int axis or a list of ints, "
+                             f"got {axis!r}")
+        if not epsilon > 0:
+            raise ValueError(f"{self.describe()} expects a positive epsilon, got {epsilon!r}")
+        self.axis, self.epsilon = axis, float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def _axes(self, ndim):
+        """The normalised axes as sorted positive ints, for an input of ``ndim`` dimensions."""
+        axes = [self.axis] if isinstance(self.axis, int) else self.axis
+        if any(not -ndim <= a < ndim for a in axes):
+            raise ValueError(f"{self.describe()}: axis {self.axis!r} is out of range for "
+                             f"input of {ndim} dimensions")
+        return sorted(a % ndim for a in axes)
+
+    def input_spec(self):
+        if self.input_shape is None:
+            axes = [self.axis] if isinstance(self.axis, int) else self.axis
+            return InputSpec(min_ndim=max([2] + [a + 1 if a >= 0 else -a for a in axes]))
+        axes = self._axes(len(self.input_shape))
+        return InputSpec(ndim=len(self.input_shape),
+                         axes={a: self.input_shape[a] for a in axes})
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        if 0 in axes:
+            raise ValueError(f"{self.describe()} cannot normalise along the batch axis "
+                             f"(axis={self.axis!r}) of input shape {tuple(input_shape)}")
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(f"{self.describe()} needs known sizes along axis {self.axis!r}, "
+                             f"got input shape {tuple(input_shape)}")
+        self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) if self.scale else None
+        self.beta = self.add_weight("beta", shape, self.beta_initializer) if self.center else None
+        super().build(input_shape)
+
+    def call(self, x, training=False):
+        return ops.layer_norm(x, self.gamma, self.beta, axis=self._axes(x.ndim),
+                              epsilon=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer)}

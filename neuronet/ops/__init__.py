@@ -8,7 +8,7 @@ from neuronet.ops.activation import (elu, leaky_relu, log_softmax, relu, sigmoid
                                      softplus, tanh)
 from neuronet.ops.loss import (binary_cross_entropy, categorical_cross_entropy,
                                sigmoid_binary_cross_entropy, softmax_cross_entropy)
-from neuronet.ops.normalization import batch_norm
+from neuronet.ops.normalization import batch_norm, layer_norm
 from neuronet.ops.regularization import dropout
 from neuronet.ops.conv import conv2d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d

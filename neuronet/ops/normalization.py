@@ -1,4 +1,5 @@
-"""Batch normalisation over every axis but the last (channels-last)."""
+"""Normalisation ops: batch normalisation (statistics over the batch, per channel) and
+layer normalisation (statistics over chosen axes, per example)."""
 from neuronet.backend import xp
 from neuronet.ops._utils import as_tensor
 from neuronet.tensor import Function, Tensor
@@ -96,3 +97,81 @@ def batch_norm(x, gamma, beta, moving_mean, moving_variance, training, momentum=
                            moving_variance=_moving_array(op, "moving_variance",
                                                          moving_variance, channels),
                            training=bool(training), momentum=momentum, epsilon=epsilon)
+
+
+class LayerNorm(Function):
+    """y = gamma * x_hat + beta, x_hat = (x - mean) / sqrt(var + epsilon), the statistics
+    taken over ``axes`` for each position of the other axes.
+
+    With M values per group, g = gamma * dE/dy and means over ``axes``:
+    dx = (g - mean(g) - x_hat mean(g x_hat)) / sqrt(var + epsilon);
+    dgamma = sum of dE/dy x_hat and dbeta = sum of dE/dy over the other axes.
+    """
+
+    def forward(self, x, gamma, beta, axes, epsilon):
+        self.axes = axes
+        self.other_axes = tuple(a for a in range(x.ndim) if a not in axes)
+        # gamma and beta hold one value per position of the normalised axes: give them
+        # x's rank so they broadcast over the other axes
+        self.broadcast = tuple(n if a in axes else 1 for a, n in enumerate(x.shape))
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        centered = x - mean
+        inv_std = 1 / xp.sqrt(xp.mean(centered * centered, axis=axes, keepdims=True)
+                              + x.dtype.type(epsilon))
+        x_hat = centered * inv_std
+        gamma = None if gamma is None else gamma.reshape(self.broadcast)
+        self.save_for_backward(x_hat, inv_std, gamma)
+        y = x_hat if gamma is None else x_hat * gamma
+        return y if beta is None else y + beta.reshape(self.broadcast)
+
+    def backward(self, gy):
+        x_hat, inv_std, gamma = self.saved
+        parameter_shape = tuple(self.broadcast[a] for a in self.axes)
+        gbeta = xp.sum(gy, axis=self.other_axes).reshape(parameter_shape)
+        ggamma = xp.sum(gy * x_hat, axis=self.other_axes).reshape(parameter_shape)
+        g = gy if gamma is None else gy * gamma
+        gx = inv_std * (g - xp.mean(g, axis=self.axes, keepdims=True)
+                        - x_hat * xp.mean(g * x_hat, axis=self.axes, keepdims=True))
+        return gx, ggamma, gbeta
+
+
+def _normalised_axes(op, axis, ndim):
+    """``axis`` (an int or a list of ints, negative from the end) as sorted positive axes."""
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    if not axes or any(not isinstance(a, int) or not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"{op}: axis must be an int or a list of ints in [{-ndim}, {ndim}) "
+                         f"for an input of {ndim} dimensions, got {axis!r}")
+    positive = sorted(a % ndim for a in axes)
+    if len(set(positive)) != len(positive):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice")
+    return tuple(positive)
+
+
+def layer_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
+    """Layer normalisation: each example standardised over ``axis``, then scaled and shifted.
+
+    y = gamma * (x - mean) / sqrt(var + epsilon) + beta, with mean and var (biased,
+    divided by M, the number of values normalised together) taken over ``axis`` for
+    every position of the other axes; gamma and beta hold one value per position of
+    the normalised axes. The same in training and inference (no moving statistics).
+    PyTorch's ``F.layer_norm(x, x.shape[-k:], ...)`` is the case of the last k axes.
+
+    Args:
+        x: Tensor of any shape.
+        gamma, beta: Tensors of shape ``tuple(x.shape[a] for a in sorted axes)``, or None
+            for scale 1 / offset 0.
+        axis: an int or a list of ints (negative counts from the end).
+        epsilon: added to the variance.
+
+    Example:
+        >>> y = layer_norm(x, gamma, beta, axis=-1)     # x (N, T, C), gamma and beta (C,)
+    """
+    op = "layer_norm"
+    x = as_tensor(x)
+    axes = _normalised_axes(op, axis, x.ndim)
+    expected = tuple(x.shape[a] for a in axes)
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if value is not None and tuple(value.shape) != expected:
+            raise ValueError(f"{op}: {name} must have shape {expected} (x's sizes along axes "
+                             f"{list(axes)}), got {tuple(value.shape)}")
+    return LayerNorm.apply(x, gamma, beta, axes=axes, epsilon=epsilon)
