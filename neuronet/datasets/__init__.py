@@ -5,6 +5,9 @@
     load("mnist")                # 60,000 + 10,000, (N, 28, 28)
     load("cifar10")              # 50,000 + 10,000, (N, 32, 32, 3), channels last
 
+As Keras has them: ``mnist.load_data()``, ``fashion_mnist.load_data()``,
+``cifar10.load_data()`` (labels (N, 1) for CIFAR-10, as in Keras).
+
 Files are looked for, in order: the ``path=`` argument, ``$NEURONET_DATA/<name>/``,
 ``~/.cache/neuronet/<name>/``, the Debian package's folder (Fashion-MNIST:
 ``apt-get install dataset-fashion-mnist``), and last a download from the official
@@ -285,3 +288,7 @@ def _not_found_message(data_set, looked):
         remedies.insert(0, f"apt-get install {data_set.apt_package}")
     return (f"{data_set.title} not found. Looked in, in order:\n{places}\n"
             f"To get the files: {'; or '.join(remedies)}.")
+
+
+# Keras' per-data-set modules; they call the loaders above through this package.
+from neuronet.datasets import cifar10, fashion_mnist, mnist  # noqa: E402 (needs the loaders)

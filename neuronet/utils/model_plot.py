@@ -1,0 +1,230 @@
+"""``plot_model``: a picture of a model's layer graph, drawn with matplotlib.
+
+Two steps, kept apart so that a new kind of model needs only the first:
+``model_graph(model)`` lists the nodes (one per layer) and the edges (which
+layer's output feeds which), and ``plot_model`` lays out and draws any such
+graph: each node on the row after the deepest node that feeds it, arrows from
+each node to the nodes it feeds. A Sequential is the chain
+``layers[0] -> layers[1] -> ...``; a graph with branches and merges is drawn
+the same way. Graphviz is not needed.
+"""
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from neuronet import activations
+
+FONT_SIZE = 9                         # points
+CHAR_WIDTH = 0.6 * FONT_SIZE / 72     # inches per character of a monospace font
+LINE_HEIGHT = 1.5 * FONT_SIZE / 72    # inches per line
+PAD = 0.15                            # inches between a box's text and its edge
+GAP = 0.45                            # inches between rows (where the arrows run)
+SPACING = 0.3                         # inches between boxes of one row
+MARGIN = 0.1                          # inches around the drawing
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One layer as ``plot_model`` shows it."""
+
+    name: str
+    class_name: str
+    output_shape: tuple | None        # None where it is unknown
+    dtype: str
+    activation: str | None            # None for layers without one
+    trainable: bool
+
+
+def model_graph(model):
+    """The layer graph of ``model``: ``(nodes, edges)``.
+
+    ``nodes`` is a list of ``GraphNode`` in the order the layers run; ``edges`` a
+    list of ``(source, target)`` index pairs into ``nodes``, one per connection
+    (output of ``source`` is an input of ``target``). Extend this function for a
+    new kind of model (functional graphs: one edge per input of each node).
+
+    Raises:
+        ValueError: the model is not built, or is a subclassed Model, whose
+            connections live in its ``call`` code and are unknown.
+    """
+    from neuronet.models import Sequential  # models import utils' siblings: import late
+
+    if not model.built:
+        raise ValueError(f"plot_model: {model.describe()} has not been built: call it on "
+                         "data, call build(input_shape), or start it with an Input")
+    if not isinstance(model, Sequential):
+        raise ValueError(f"plot_model: {model.describe()} is a subclassed Model, whose "
+                         "connections are Python code in call(); only Sequential models "
+                         "can be drawn")
+    layers = model._layers  # the InputLayer too, which Sequential.layers leaves out
+    nodes = [_node(layer) for layer in layers]
+    edges = [(index, index + 1) for index in range(len(nodes) - 1)]
+    return nodes, edges
+
+
+def _node(layer):
+    return GraphNode(name=layer.name, class_name=type(layer).__name__,
+                     output_shape=layer.output_shape if layer.built else None,
+                     dtype=layer.dtype, activation=_activation_name(layer),
+                     trainable=layer.trainable)
+
+
+def _activation_name(layer):
+    """The registered name of the layer's activation, a plain function's own name, or None."""
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    try:
+        return activations.serialize(activation)
+    except ValueError:  # an unregistered callable
+        return getattr(activation, "__name__", type(activation).__name__)
+
+
+def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
+               show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
+               show_layer_activations=False, show_trainable=False):
+    """Draw ``model``'s layers as boxes joined by arrows and save the picture.
+
+    Keras 3's signature and defaults. Each box shows the layer's type, and on
+    request its name, output shape, dtype, activation and trainability.
+
+    Args:
+        model: a built model (see ``model_graph`` for the kinds that can be drawn).
+        to_file: the image file; its extension picks the format (png, pdf, svg, ...).
+        show_shapes, show_dtype, show_layer_names, show_layer_activations,
+            show_trainable: what each box shows besides the layer's type.
+        rankdir: 'TB' (top to bottom) or 'LR' (left to right).
+        expand_nested: draw a nested model's layers instead of one box for it:
+            not supported yet (a ValueError when the model holds a nested model).
+        dpi: the image's resolution in dots per inch.
+
+    Example:
+        >>> plot_model(model, "model.png", show_shapes=True, show_layer_names=True)
+    """
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"plot_model expects rankdir 'TB' or 'LR', got {rankdir!r}")
+    nodes, edges = model_graph(model)
+    if expand_nested:
+        _refuse_nested(model)
+    labels = [_label(node, show_shapes, show_dtype, show_layer_names,
+                     show_layer_activations, show_trainable) for node in nodes]
+    figure = _draw(labels, edges, rankdir)
+    _check_format(figure, to_file)
+    figure.savefig(to_file, dpi=dpi)
+
+
+def _refuse_nested(model):
+    from neuronet.models import Model
+
+    nested = [layer.name for layer in model.layers if isinstance(layer, Model)]
+    if nested:
+        raise ValueError(f"plot_model: expand_nested=True is not supported yet; "
+                         f"{model.describe()} holds the models {nested}, each drawn as "
+                         "one box with expand_nested=False")
+
+
+def _label(node, show_shapes, show_dtype, show_layer_names, show_activations, show_trainable):
+    """The lines of text in ``node``'s box."""
+    lines = [f"{node.name} ({node.class_name})" if show_layer_names else node.class_name]
+    if show_shapes:
+        shape = "?" if node.output_shape is None else str(node.output_shape)
+        lines.append(f"Output shape: {shape}")
+    if show_dtype:
+        lines.append(f"dtype: {node.dtype}")
+    if show_activations and node.activation is not None:
+        lines.append(f"Activation: {node.activation}")
+    if show_trainable:
+        lines.append(f"Trainable: {node.trainable}")
+    return "\n".join(lines)
+
+
+def graph_ranks(count, edges):
+    """Each node's rank: 0 for nodes that nothing feeds, else 1 + the largest rank of
+    the nodes feeding it (the longest path from a source, found in topological order).
+
+    Raises:
+        ValueError: the edges form a cycle.
+    """
+    feeds = [[] for _ in range(count)]
+    waiting = [0] * count  # how many inputs of each node are not ranked yet
+    for source, target in edges:
+        feeds[source].append(target)
+        waiting[target] += 1
+    ranks = [0] * count
+    ready = [node for node in range(count) if waiting[node] == 0]
+    done = 0
+    while ready:
+        node = ready.pop()
+        done += 1
+        for target in feeds[node]:
+            ranks[target] = max(ranks[target], ranks[node] + 1)
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
+    if done != count:
+        raise ValueError("plot_model: the layer graph has a cycle")
+    return ranks
+
+
+def _draw(labels, edges, rankdir):
+    """A Figure with one box per label, placed by rank, and an arrow per edge.
+
+    Sizes are in inches: the axes cover the whole figure with 1 data unit = 1 inch,
+    so boxes fit their monospace text whatever the graph's size.
+    """
+    lines = [label.split("\n") for label in labels]
+    width = max(len(line) for box in lines for line in box) * CHAR_WIDTH + 2 * PAD
+    height = max(len(box) for box in lines) * LINE_HEIGHT + 2 * PAD
+    centres = _centres(graph_ranks(len(labels), edges), width, height, rankdir)
+    xs, ys = [x for x, _ in centres], [y for _, y in centres]
+    left, bottom = min(xs) - width / 2 - MARGIN, min(ys) - height / 2 - MARGIN
+    size = (max(xs) - min(xs) + width + 2 * MARGIN, max(ys) - min(ys) + height + 2 * MARGIN)
+    figure = Figure(figsize=size)
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set_xlim(left, left + size[0])
+    ax.set_ylim(bottom, bottom + size[1])
+    ax.axis("off")
+    for (x, y), label in zip(centres, labels):
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                    boxstyle="round,pad=0,rounding_size=0.06",
+                                    facecolor="#dbe9f6", edgecolor="#2b5d8a", linewidth=1))
+        ax.text(x, y, label, ha="center", va="center", family="monospace",
+                fontsize=FONT_SIZE, linespacing=1.5)
+    for source, target in edges:
+        start, end = _arrow_ends(centres[source], centres[target], width, height, rankdir)
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
+                                     color="#333333", linewidth=1))
+    return figure
+
+
+def _centres(ranks, width, height, rankdir):
+    """Box centres (inches): rank r on row r (column r for 'LR'), each row centred."""
+    rows = {}
+    for node, rank in enumerate(ranks):
+        rows.setdefault(rank, []).append(node)
+    centres = [None] * len(ranks)
+    for rank, members in rows.items():
+        for position, node in enumerate(members):
+            offset = position - (len(members) - 1) / 2
+            if rankdir == "TB":
+                centres[node] = (offset * (width + SPACING), -rank * (height + GAP))
+            else:
+                centres[node] = (rank * (width + GAP), -offset * (height + SPACING))
+    return centres
+
+
+def _arrow_ends(source, target, width, height, rankdir):
+    """From the source box's bottom (right for 'LR') to the target box's top (left)."""
+    if rankdir == "TB":
+        return (source[0], source[1] - height / 2), (target[0], target[1] + height / 2)
+    return (source[0] + width / 2, source[1]), (target[0] - width / 2, target[1])
+
+
+def _check_format(figure, to_file):
+    """A ValueError naming the formats matplotlib writes, before drawing anything."""
+    suffix = str(to_file).rsplit(".", 1)[-1].lower() if "." in str(to_file) else ""
+    formats = figure.canvas.get_supported_filetypes()
+    if suffix not in formats:
+        raise ValueError(f"plot_model: cannot write {to_file!r}: the extension must be one "
+                         f"of {sorted(formats)}")
