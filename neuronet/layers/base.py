@@ -321,9 +321,16 @@ class Layer:
     # (Keras); a layer made of layers (a Model) lists each sub-layer's weights in turn,
     # then its own. A weight shared by two sub-layers comes once.
     def _sublayers(self):
-        """The layers this one is made of, whose weights it holds too: none here; a Model
-        lists its layers."""
-        return []
+        """The layers this one is made of, whose weights and losses it holds too: those in
+        its attributes (directly or in lists/tuples), in attribute order, as Keras tracks
+        them; a Model lists its ``layers``."""
+        found = []
+        for value in vars(self).values():
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(item for item in value if isinstance(item, Layer))
+        return without_repeats(found)
 
     @property
     def trainable(self):

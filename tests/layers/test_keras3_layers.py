@@ -123,3 +123,69 @@ def test_a_keras_style_layer_trains_in_a_model_and_survives_save_and_load(rng, t
     model.save(tmp_path / "model.safetensors")
     loaded = io.load_model(tmp_path / "model.safetensors")
     assert_close(loaded.predict(x), model.predict(x), 0, what="predictions after load")
+
+
+class Block(layers.Layer):
+    """The guide's MLPBlock: a layer made of layers held in attributes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.linear_1 = KerasStyleLinear(8)
+        self.linear_2 = KerasStyleLinear(8)
+        self.linear_3 = KerasStyleLinear(1)
+
+    def call(self, inputs, training=False):
+        x = nn.ops.relu(self.linear_1(inputs))
+        x = nn.ops.relu(self.linear_2(x))
+        return self.linear_3(x)
+
+
+def test_a_layer_of_layers_tracks_their_weights_and_trains_them(rng):
+    block = Block()
+    block(np.zeros((2, 5)))
+    assert len(block.weights) == 6 and block.count_params() == (5 * 8 + 8) + (8 * 8 + 8) + 9
+    assert block.weights[:2] == [block.linear_1.w, block.linear_1.b]
+    assert block.weight_names[0] == f"{block.linear_1.name}/variable"
+    block.trainable = False
+    assert block.trainable_weights == [] and not block.linear_2.w.requires_grad
+    block.trainable = True
+
+    class Wrapper(nn.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+
+        def call(self, x, training=False):
+            return self.block(x)
+
+    x = rng.standard_normal((32, 5)).astype(np.float32)
+    y = x[:, :1] - x[:, 1:2]
+    nn.manual_seed(2)
+    model = Wrapper()
+    model.compile(optimizer="adam", loss="mse")
+    model(x[:1])
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert len(before) == 6
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_the_losses_of_inner_layers_show_in_the_outer_layer_and_reset_each_call():
+    class AddsSum(layers.Layer):
+        def call(self, inputs, training=False):
+            self.add_loss(0.5 * nn.ops.sum(inputs))
+            return inputs
+
+    class Outer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = AddsSum()
+
+        def call(self, inputs, training=False):
+            return self.inner(inputs)
+
+    outer = Outer()
+    assert outer.losses == []
+    outer(np.ones((2, 2)))
+    outer(np.full((2, 2), 3.0))
+    assert [loss.item() for loss in outer.losses] == [6.0]
