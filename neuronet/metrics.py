@@ -226,7 +226,7 @@ class Metric:
             raise ValueError(f"{type(self).__name__}.add_variable expects aggregation in "
                              f"{list(_AGGREGATIONS)}, got {aggregation!r}")
         shape = () if shape is None else tuple(int(n) for n in shape)
-        dtype = backend.resolve_dtype(dtype or self.dtype).name
+        dtype = backend.resolve_dtype(self.dtype if dtype is None else dtype).name
         name = name or f"variable_{len(self._variables)}"
         value = initializers.get(initializer or "zeros")(shape, dtype)
         variable = Variable(xp.asarray(value, dtype=dtype), name)

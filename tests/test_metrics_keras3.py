@@ -84,7 +84,7 @@ def test_the_default_reset_sets_every_variable_to_zero_as_keras_does():
         def __init__(self):
             super().__init__(name="counters", dtype="float64")
             self.a = self.add_variable(shape=(2,), initializer="ones", name="a")
-            self.b = self.add_variable(shape=(), dtype="int32", name="b")
+            self.b = self.add_variable(shape=(), dtype=np.dtype("int32"), name="b")
 
         def update_state(self, y_true, y_pred, sample_weight=None):
             self.a.assign_add(np.array([1.0, 2.0]))

@@ -178,7 +178,7 @@ class Layer:
                     regularizer=None, name=None):
         name = self._weight_name(name)
         shape = () if shape is None else tuple(int(n) for n in shape)
-        dtype = backend.resolve_dtype(dtype or self.dtype).name
+        dtype = backend.resolve_dtype(self.dtype if dtype is None else dtype).name
         is_float = backend.xp.dtype(dtype).kind == "f"
         if trainable and not is_float:
             raise ValueError(f"{self.describe()}: weight '{name}' of dtype {dtype} cannot be "

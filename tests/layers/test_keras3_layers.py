@@ -101,6 +101,12 @@ def test_add_weight_takes_keywords_and_the_positional_name_first_form():
     assert not layer.b.requires_grad and layer.c.requires_grad
 
 
+def test_a_weight_may_have_its_own_dtype_given_as_a_numpy_dtype():
+    layer = layers.Layer(name="mixed")
+    wide = layer.add_weight(shape=(2,), dtype=np.dtype("float64"), name="wide")
+    assert wide.dtype == np.float64 and layer.dtype == "float32" and wide.requires_grad
+
+
 def test_add_weight_mistakes_get_clear_errors():
     layer = layers.Layer(name="host")
     layer.add_weight(shape=(1,), name="w")
