@@ -7,7 +7,7 @@ from neuronet.parallel import get_num_threads, set_num_threads
 from neuronet.random import manual_seed
 
 from neuronet import (activations, callbacks, datasets, initializers, io, kernels, layers, losses,
-                      metrics, models, optimizers, utils)
+                      metrics, models, optimizers, regularizers, utils)
 from neuronet.models import Model, Sequential
 
 __version__ = "0.1.0"

@@ -1,8 +1,10 @@
 """``Layer``: config in ``__init__``, weights in ``build``, math in ``call``; and the
 registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
+import contextlib
+import functools
 import re
 
-from neuronet import backend, initializers, ops
+from neuronet import backend, initializers, ops, regularizers
 from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
@@ -57,6 +59,13 @@ def without_repeats(items, key=id):
     return result
 
 
+# The layer whose call is the outermost one running (Keras 3's entry layer), or None.
+_entry_layer = None
+
+# neuronet's first form of add_weight, positional: add_weight(name, shape, initializer).
+_POSITIONAL_FORM = ("name", "shape", "initializer", "trainable")
+
+
 def _batchless(shape):
     """The shape with the batch size replaced by None, as a tuple."""
     shape = tuple(shape)
@@ -67,10 +76,16 @@ class Layer:
     """A layer: ``__init__`` stores the config, ``build(input_shape)`` makes the
     weights with ``add_weight``, ``call(x, training=False)`` computes.
 
-    A subclass's ``build`` ends with ``super().build(input_shape)``, which records
-    the input shape and sets ``built``. Calling the layer converts the input to a
-    Tensor of the layer's dtype, builds on the first call (the batch size becomes
-    None), checks the input against ``input_spec()`` and runs ``call``.
+    ``build`` may end with ``super().build(input_shape)``; without it (Keras 3's way)
+    the layer records the input shape and sets ``built`` once ``build`` returns. Calling
+    the layer converts the input to a Tensor of the layer's dtype, builds on the first
+    call (the batch size becomes None), checks the input against ``input_spec()`` and
+    runs ``call``.
+
+    Losses: ``add_loss(value)`` in ``call`` (and ``activity_regularizer``, a penalty on
+    the output) adds to ``losses``, which the next outermost call clears; weights made
+    with ``add_weight(..., regularizer=...)`` add their penalty to ``losses`` too.
+    Training adds ``losses`` to the compiled loss.
 
     Args:
         name: unique by default: 'dense', 'dense_1', ... (Keras' scheme).
@@ -78,13 +93,15 @@ class Layer:
         trainable: False freezes the layer: its weights need no gradient.
         input_shape: the shape of one example (no batch), optional: the layer
             then checks and builds for it.
+        activity_regularizer: a regularizer (``neuronet.regularizers``) of the output,
+            added to ``losses`` at each call; None: none.
 
     Example:
         >>> @layers.register
         ... class Scale(layers.Layer):
         ...     def build(self, input_shape):
-        ...         self.factor = self.add_weight("factor", (input_shape[-1],), "ones")
-        ...         super().build(input_shape)
+        ...         self.factor = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+        ...                                       name="factor")
         ...     def call(self, x, training=False):
         ...         return x * self.factor
     """
@@ -93,14 +110,23 @@ class Layer:
     # layer in a model (neuronet.execution); None: a layer made of other ops.
     computes = None
 
-    def __init__(self, name=None, dtype=None, trainable=True, input_shape=None):
+    def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
+                 activity_regularizer=None):
         self.name = name if name is not None else unique_name(_snake_case(type(self).__name__))
         self.dtype = backend.resolve_dtype(dtype).name
         self._trainable = bool(trainable)
         self._declared_input_shape = tuple(input_shape) if input_shape is not None else None
         self.input_shape = None if input_shape is None else (None,) + tuple(input_shape)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self._weight_records = []  # (name, tensor, trainable) in creation order
+        self._weight_regularizers = []  # (tensor, regularizer)
+        self._losses = []  # added during the last call
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in vars(cls):
+            cls.build = _marking_built(vars(cls)["build"])
 
     def describe(self):
         """"Dense 'dense_1'": how messages name the layer."""
@@ -111,23 +137,136 @@ class Layer:
 
     # --- building ------------------------------------------------------------
     def build(self, input_shape):
-        """Make the weights for ``input_shape`` (batch None). Subclasses end with
-        ``super().build(input_shape)``."""
+        """Make the weights for ``input_shape`` (batch None). A subclass's build may end
+        with ``super().build(input_shape)`` or not: either way the layer is built after it."""
         self.input_shape = _batchless(input_shape)
         self.built = True
 
-    def add_weight(self, name, shape, initializer, trainable=True):
-        """A new weight Tensor in the layer's dtype, drawn by ``initializer`` (a name,
-        config dict, Initializer or callable); it needs a gradient when both it and
-        the layer are trainable."""
-        shape = tuple(int(n) for n in shape)
-        value = backend.xp.asarray(initializers.get(initializer)(shape, self.dtype))
+    def add_weight(self, *args, **kwargs):
+        """A new weight Tensor, as Keras 3 makes it:
+        ``add_weight(shape=None, initializer=None, dtype=None, trainable=True,
+        regularizer=None, name=None)``; neuronet's positional form
+        ``add_weight(name, shape, initializer, trainable=True)`` (a name first) works too.
+
+        Args:
+            shape: a tuple of ints; None: a scalar.
+            initializer: a name, config dict, Initializer or callable ``f(shape, dtype)``;
+                None: 'glorot_uniform' for a float weight, 'zeros' otherwise (Keras).
+            dtype: the layer's dtype if None. Only float weights can be trainable.
+            trainable: whether it trains; it needs a gradient when both it and the layer
+                are trainable.
+            regularizer: its penalty (``neuronet.regularizers``), added to ``losses`` while
+                it trains.
+            name: unique in the layer; None: 'variable', 'variable_1', ...
+
+        The weight knows its ``name`` and its ``path``, '<layer name>/<weight name>'.
+        """
+        if args and isinstance(args[0], str):
+            if len(args) > len(_POSITIONAL_FORM):
+                raise TypeError(f"{self.describe()}.add_weight(name, shape, initializer, "
+                                f"trainable) takes at most 4 positional arguments, got "
+                                f"{len(args)}")
+            positional = dict(zip(_POSITIONAL_FORM, args))
+            twice = sorted(set(positional) & set(kwargs))
+            if twice:
+                raise TypeError(f"{self.describe()}.add_weight got {twice} both by position "
+                                "and by keyword")
+            return self._new_weight(**positional, **kwargs)
+        return self._new_weight(*args, **kwargs)
+
+    def _new_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                    regularizer=None, name=None):
+        name = self._weight_name(name)
+        shape = () if shape is None else tuple(int(n) for n in shape)
+        dtype = backend.resolve_dtype(self.dtype if dtype is None else dtype).name
+        is_float = backend.xp.dtype(dtype).kind == "f"
+        if trainable and not is_float:
+            raise ValueError(f"{self.describe()}: weight '{name}' of dtype {dtype} cannot be "
+                             "trainable (gradients are float): pass trainable=False")
+        if initializer is None:
+            initializer = "glorot_uniform" if is_float else "zeros"
+        value = backend.xp.asarray(initializers.get(initializer)(shape, dtype))
         if value.shape != shape:
             raise ValueError(f"{self.describe()}: initializer {initializer!r} gave weight "
                              f"'{name}' the shape {value.shape}, expected {shape}")
-        weight = Tensor(value, dtype=self.dtype, requires_grad=trainable and self._trainable)
+        weight = Tensor(value, dtype=dtype, requires_grad=trainable and self._trainable)
+        weight.name, weight.path = name, f"{self.name}/{name}"
         self._weight_records.append((name, weight, trainable))
+        if regularizer is not None:
+            self._weight_regularizers.append((weight, regularizers.get(regularizer)))
         return weight
+
+    def _weight_name(self, name):
+        """``name``, checked unique in the layer (a checkpoint keys weights by it); for None,
+        the first free of 'variable', 'variable_1', ..."""
+        taken = {record[0] for record in self._weight_records}
+        if name is None:
+            name, count = "variable", 0
+            while name in taken:
+                count += 1
+                name = f"variable_{count}"
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{self.describe()}.add_weight expects a non-empty string name, "
+                            f"got {name!r}")
+        if name in taken:
+            raise ValueError(f"{self.describe()} already has a weight named {name!r}: weight "
+                             "names must be unique in a layer")
+        return name
+
+    # --- losses --------------------------------------------------------------
+    def add_loss(self, value):
+        """Add ``value`` (a Tensor, summed to a scalar, as Keras sums it into the loss; or a
+        list of them) to ``losses`` until the next outermost call. Call it from ``call``:
+        the training loss then includes it, with its gradient."""
+        for each in value if isinstance(value, (list, tuple)) else [value]:
+            each = each if isinstance(each, Tensor) else Tensor(each)
+            self._losses.append(each if each.size == 1 and each.ndim == 0 else ops.sum(each))
+
+    @property
+    def losses(self):
+        """Keras 3's list: the losses added (``add_loss``, activity regularizers) by this
+        layer and its sub-layers during the last outermost call, then the penalty of each
+        trainable regularized weight, computed now from its value (so with its gradient)."""
+        tree = self._layer_tree()
+        added = [loss for layer in tree for loss in layer._losses]
+        trainable = {id(weight) for weight in self.trainable_weights}
+        penalized = without_repeats([pair for layer in tree for pair in layer._weight_regularizers
+                                     if id(pair[0]) in trainable], key=lambda pair: id(pair[0]))
+        return added + [regularizer(weight) for weight, regularizer in penalized]
+
+    def _clear_losses(self):
+        for layer in self._layer_tree():
+            layer._losses = []
+
+    def _layer_tree(self):
+        """This layer and every layer it is made of, at any depth, each once."""
+        tree = [self]
+        for layer in self._sublayers():
+            tree += layer._layer_tree()
+        return without_repeats(tree)
+
+    @contextlib.contextmanager
+    def _call_context(self):
+        """Around a call: the outermost one (Keras 3's entry layer) makes this layer the
+        entry until it ends, even by an exception; nested calls change nothing."""
+        global _entry_layer
+        if _entry_layer is not None:
+            yield
+            return
+        _entry_layer = self
+        try:
+            yield
+        finally:
+            _entry_layer = None
+
+    def _apply_activity_regularizer(self, outputs):
+        """``outputs``, after adding the activity regularizer's penalty of each output Tensor
+        to ``losses`` (the end of ``__call__``)."""
+        if self.activity_regularizer is not None:
+            for output in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+                if isinstance(output, Tensor):
+                    self.add_loss(self.activity_regularizer(output))
+        return outputs
 
     # --- calling -------------------------------------------------------------
     def input_spec(self):
@@ -139,18 +278,19 @@ class Layer:
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
     def __call__(self, x, training=False):
-        return self.call(self._prepared_input(x), training=training)
+        with self._call_context():
+            return self._apply_activity_regularizer(
+                self.call(self._prepared_input(x), training=training))
 
     def _prepared_input(self, x):
         """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the
-        layer on its first call."""
+        layer on its first call. The outermost call clears the losses of the last one."""
         x = self._to_input_tensor(x)
         self.input_spec().check(self, x.shape)
         if not self.built:
             self.build(self.input_shape or _batchless(x.shape))
-            if not self.built:
-                raise TypeError(f"{type(self).__name__}.build must end with "
-                                "super().build(input_shape)")
+        if _entry_layer in (None, self):
+            self._clear_losses()
         return x
 
     def _to_input_tensor(self, x):
@@ -181,9 +321,16 @@ class Layer:
     # (Keras); a layer made of layers (a Model) lists each sub-layer's weights in turn,
     # then its own. A weight shared by two sub-layers comes once.
     def _sublayers(self):
-        """The layers this one is made of, whose weights it holds too: none here; a Model
-        lists its layers."""
-        return []
+        """The layers this one is made of, whose weights and losses it holds too: those in
+        its attributes (directly or in lists/tuples), in attribute order, as Keras tracks
+        them; a Model lists its ``layers``."""
+        found = []
+        for value in vars(self).values():
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(item for item in value if isinstance(item, Layer))
+        return without_repeats(found)
 
     @property
     def trainable(self):
@@ -268,11 +415,26 @@ class Layer:
         config = {"name": self.name, "dtype": self.dtype, "trainable": self._trainable}
         if self._declared_input_shape is not None:
             config["input_shape"] = list(self._declared_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _marking_built(build):
+    """``build``, then what ``Layer.build`` does (record the input shape, set ``built``)
+    when ``build`` did not call it: Keras 3 needs no ``super().build``. The losses of the
+    trial run a model's build makes on zeros are dropped: they come from no data."""
+    @functools.wraps(build)
+    def build_then_mark(self, input_shape):
+        build(self, input_shape)
+        if not self.built:
+            Layer.build(self, input_shape)
+        self._clear_losses()
+    return build_then_mark
 
 
 LAYERS = Registry("layer class", base=Layer,

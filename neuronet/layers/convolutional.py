@@ -1,5 +1,5 @@
 """Conv2D: a bank of learned filters slid over channels-last images."""
-from neuronet import activations, initializers, ops
+from neuronet import activations, initializers, ops, regularizers
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
 from neuronet.layers.windows import check_padding, window_output_size
@@ -19,6 +19,7 @@ class Conv2D(Layer):
         dilation_rate: int or (dh, dw): spacing between kernel taps.
         activation, use_bias, kernel_initializer, bias_initializer: as in Dense; the
             kernel initializer may also be a classic filter ('sharpen', 'sobel_x', ...).
+        kernel_regularizer, bias_regularizer, activity_regularizer: as in Dense.
 
     Shape:
         (batch, H, W, in) -> (batch, Ho, Wo, filters); kernel (kh, kw, in, filters),
@@ -33,7 +34,8 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(filters, (int, xp.integer)) or filters < 1:
             raise ValueError(f"{self.describe()} expects a positive int of filters, "
@@ -47,6 +49,8 @@ class Conv2D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def input_spec(self):
         channels = self.input_shape[-1] if self.input_shape else None
@@ -57,10 +61,12 @@ class Conv2D(Layer):
             raise ValueError(f"{self.describe()} needs a known number of input channels, "
                              f"got input shape {tuple(input_shape)}")
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
         super().build(input_shape)
 
     def call(self, x, training=False):
@@ -77,8 +83,13 @@ class Conv2D(Layer):
         """``MaxPooling2D(pool_size)(self(x))`` as one op (``ops.conv2d(..., max_pool=...)``):
         the same numbers when the activation is ReLU or linear, without the full-size output
         going to memory and back. A model's plan (``neuronet.execution``) runs a Conv2D
-        followed by such a pool through it."""
-        return self._convolve(self._prepared_input(x), max_pool=pool_size)
+        followed by such a pool through it. With an activity regularizer, the full output
+        is made (its penalty needs it) and pooled after."""
+        x = self._prepared_input(x)
+        if self.activity_regularizer is not None:
+            y = self._apply_activity_regularizer(self._convolve(x))
+            return ops.max_pool2d(y, pool_size)
+        return self._convolve(x, max_pool=pool_size)
 
     def compute_output_shape(self, input_shape):
         spatial = tuple(window_output_size(n, k, s, self.padding, d) for n, k, s, d in
@@ -93,4 +104,6 @@ class Conv2D(Layer):
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}

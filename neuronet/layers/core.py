@@ -1,7 +1,7 @@
 """Core layers: InputLayer (Input), Dense, Flatten, Reshape."""
 import math
 
-from neuronet import activations, initializers, ops
+from neuronet import activations, initializers, ops, regularizers
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
 
@@ -56,6 +56,9 @@ class Dense(Layer):
         activation: name, callable or None (linear).
         use_bias: whether to add ``bias``.
         kernel_initializer, bias_initializer: names, configs or Initializers.
+        kernel_regularizer, bias_regularizer: penalties on the weights
+            (``neuronet.regularizers``: 'l1', 'l2', ``L2(1e-4)``, ...); None: none. The
+            layer's ``activity_regularizer=`` penalizes its output.
 
     Shape:
         (batch, ..., in) -> (batch, ..., units); kernel (in, units), bias (units,).
@@ -66,7 +69,8 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, (int, xp.integer)) or units < 1:
             raise ValueError(f"{self.describe()} expects a positive int of units, got {units!r}")
@@ -75,6 +79,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def input_spec(self):
         features = self.input_shape[-1] if self.input_shape else None
@@ -85,10 +91,12 @@ class Dense(Layer):
             raise ValueError(f"{self.describe()} needs a known last input dimension, "
                              f"got input shape {tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
         super().build(input_shape)
 
     def call(self, x, training=False):
@@ -112,7 +120,9 @@ class Dense(Layer):
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 @register

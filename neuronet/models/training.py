@@ -137,7 +137,8 @@ class Trainer:
         if loss.size != 1:
             raise ValueError(f"{self.describe()}: the loss must reduce to a scalar, got shape "
                              f"{loss.shape} (use the default reduction)")
-        return loss
+        extra = self.losses  # add_loss and regularization penalties: Keras adds them in
+        return loss + sum(extra) if extra else loss
 
     def _train_step(self, x, y):
         """forward (training=True) -> loss -> backward -> optimizer step -> metrics, run

@@ -203,13 +203,20 @@ def test_deserialize_knows_only_registered_names():
         layers.register(dict)
 
 
-def test_build_must_call_the_base_build():
+def test_build_without_the_base_build_still_builds_once():
+    # Keras 3: a build need not call super().build; the layer is built when it returns.
     class Forgetful(layers.Layer):
         def build(self, input_shape):
             self.w = self.add_weight("w", (1,), "ones")
 
         def call(self, x, training=False):
-            return x
+            return x * self.w
 
-    with pytest.raises(TypeError, match=r"Forgetful.build must end with super\(\).build"):
-        Forgetful()(np.zeros((1, 2)))
+    layer = Forgetful()
+    layer(np.zeros((1, 2)))
+    layer(np.zeros((3, 2)))
+    assert layer.built and layer.input_shape == (None, 2) and layer.weight_names == ["w"]
+    direct = Forgetful()
+    direct.build((None, 2))
+    direct(np.zeros((1, 2)))
+    assert direct.built and len(direct.weights) == 1
