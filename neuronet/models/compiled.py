@@ -12,7 +12,8 @@ Keras 3's rules (``keras/src/trainers/compile_utils.py``):
   unnamed output the loss's name ('mse' for loss='mse'); repeats get '_1', '_2', ...
 - ``metrics``: for one output a list; for several a list with one entry (a metric or a
   list of them) per output, or a dict from output names. Logged as '<output>_<metric>'
-  (an unnamed output: '<metric>'). ``weighted_metrics`` alike, updated with the sample
+  (an unnamed output: '<metric>'; a repeated name gets '_1', '_2', ... as in Keras 3,
+  and so does a metric named 'loss'). ``weighted_metrics`` alike, updated with the sample
   weights ('weighted_<metric>' where the name is taken).
 - ``sample_weight``: one array for every output, or a list/dict with one per output.
 """
@@ -50,7 +51,7 @@ def _loss_name(identifier, loss):
     return getattr(loss, "name", None) or getattr(loss, "__name__", "loss")
 
 
-def _unique(names):
+def unique_names(names):
     """Keras' rule for repeated log names: the second 'x' is 'x_1', the third 'x_2'."""
     seen, unique = {}, []
     for name in names:
@@ -180,7 +181,7 @@ class Compiled:
         with_loss = [head for head in self.heads if head.loss is not None]
         if len(with_loss) < 2:
             return
-        names = _unique([f"{head.loss_name}_loss" for head in with_loss])
+        names = unique_names([f"{head.loss_name}_loss" for head in with_loss])
         for head, name in zip(with_loss, names):
             head.tracker = metrics_module.Mean(name)
 
@@ -261,4 +262,5 @@ class Compiled:
                     if attribute == "weighted_metrics" and name in dict(pairs):
                         name = f"{prefix}weighted_{metric.name}"
                     pairs.append((name, metric))
-        return list(zip(_unique([name for name, _ in pairs]), [m for _, m in pairs]))
+        names = unique_names(["loss"] + [name for name, _ in pairs])[1:]  # 'loss' is taken
+        return list(zip(names, [metric for _, metric in pairs]))

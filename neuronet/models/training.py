@@ -15,7 +15,7 @@ from neuronet import metrics as metrics_module
 from neuronet.backend import check_real, xp
 from neuronet.callbacks import CallbackList, History
 from neuronet.data import adapters
-from neuronet.models.compiled import Compiled, resolve_loss
+from neuronet.models.compiled import Compiled, resolve_loss, unique_names
 from neuronet.models.progress import ProgressLogger
 from neuronet.tensor import Tensor, no_grad
 
@@ -116,17 +116,13 @@ class Trainer:
         single_loss = not isinstance(self.loss, (list, tuple, dict)) or len(self.loss) == 1
         self.compiled_metrics = [metrics_module.get(m, loss=self.loss) for m in metrics] if (
             flat and single_loss and len(getattr(self, "output_names", None) or [0]) == 1) else []
-        names = self.metrics_names
-        if len(set(names)) != len(names):
-            raise ValueError(f"{self.describe()}.compile: metric names must be unique and "
-                             f"differ from 'loss', got {names}")
 
     @property
     def metrics_names(self):
         """'loss', each output's loss (with several), then each metric's name: the keys
         of the logs (and of History)."""
-        if self._compiled is None or self._compiled.outputs is None:
-            return ["loss"] + [metric.name for metric in self.compiled_metrics]
+        if not self._built_compiled():
+            return unique_names(["loss"] + [metric.name for metric in self.compiled_metrics])
         return ["loss"] + [name for name, _ in self._compiled.named_values()]
 
     def reset_metrics(self):
