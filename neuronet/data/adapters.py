@@ -5,7 +5,8 @@ inputs or outputs (a dict names the inputs or outputs). Anything else that gives
 a *batch source*:
 
 - an object with Keras 3's ``PyDataset`` contract: ``__len__()`` batches, ``__getitem__(i)``
-  -> ``(x, y)`` or ``(x, y, sample_weight)``, and optionally ``on_epoch_end()``;
+  -> ``(x, y)`` or ``(x, y, sample_weight)``, and optionally ``on_epoch_begin()`` and
+  ``on_epoch_end()``;
 - an iterator or iterable of such batches (a generator, a ``map``, a custom iterable).
 
 ``EpochIterator`` cuts either into epochs with Keras' rule: ``steps_per_epoch`` batches
@@ -156,6 +157,9 @@ class ArrayPasses:
         for index in order:
             yield tuple(take(part, index) for part in self.data)
 
+    def on_epoch_begin(self):
+        pass
+
     def on_epoch_end(self):
         pass
 
@@ -191,8 +195,15 @@ class SourcePasses:
                 sample_weight = class_weight_to_sample_weights(self.owner, y, self.class_weight)
             yield x, y, sample_weight
 
+    def on_epoch_begin(self):
+        self._hook("on_epoch_begin")
+
     def on_epoch_end(self):
-        hook = getattr(self.source, "on_epoch_end", None)
+        self._hook("on_epoch_end")
+
+    def _hook(self, name):
+        """A PyDataset's epoch hook, when it has one (Keras 3 calls both)."""
+        hook = getattr(self.source, name, None)
         if callable(hook):
             hook()
 
@@ -229,7 +240,9 @@ class EpochIterator:
         return self.passes.known_length and self._taken == len(self.passes)
 
     def epoch(self):
-        """Yield one epoch's batches; calls the source's ``on_epoch_end`` after it."""
+        """Yield one epoch's batches, between the source's ``on_epoch_begin`` and
+        ``on_epoch_end``."""
+        self.passes.on_epoch_begin()
         if self._current is None or self.steps_per_epoch is None or self._pass_done():
             self._current, self._taken = self.passes.one_pass(), 0
         count = 0

@@ -1,10 +1,12 @@
 """Keras' training API for models: compile, fit, evaluate, predict, *_on_batch.
 
 ``fit`` is one loop: for each epoch, for each mini-batch (indices into the
-arrays, so the data set is never copied): forward with ``training=True`` ->
+arrays, so the data set is never copied, or the batches of a PyDataset or a
+generator: ``neuronet.data.adapters``): forward with ``training=True`` ->
 loss -> ``backward()`` -> ``optimizer.step`` -> metrics -> callbacks. The
 epoch's logs hold the sample-weighted mean ``loss`` of its batches, the metrics
-over all its samples, the same on validation data (``val_*``) and ``lr``.
+over all its samples, the same on validation data (``val_*``) and ``lr``. With
+several outputs the loss is the weighted sum of theirs (``models.compiled``).
 """
 import inspect
 import math
@@ -20,19 +22,9 @@ from neuronet.models.progress import ProgressLogger
 from neuronet.tensor import Tensor, no_grad
 
 
-def _array(data):
-    """The array behind a Tensor, list or array."""
-    return xp.asarray(getattr(data, "data", data))
-
-
 def _check_count(method, name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < minimum:
         raise ValueError(f"{method} expects {name} to be an integer >= {minimum}, got {value!r}")
-
-
-def _slices(n, batch_size):
-    """Consecutive batches as slices: views of the data, where an index array would copy."""
-    return (slice(start, start + batch_size) for start in range(0, n, batch_size))
 
 
 def _check_finite(x, method):
@@ -233,6 +225,7 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
     # --- the loops -------------------------------------------------------------
     def fit(self, x, y=None, batch_size=None, epochs=1, verbose=1, validation_split=0.0,
             validation_data=None, shuffle=True, callbacks=None, initial_epoch=0,
@@ -289,9 +282,9 @@ class Trainer:
         self._require_compiled("fit")
         _check_count("fit", "epochs", epochs, 0)
         _check_validation_freq(validation_freq)
-        data = self._training_epochs(x, y, sample_weight, class_weight, batch_size, shuffle,
-                                     steps_per_epoch, validation_split)
-        training, validation = data
+        training, validation = self._training_epochs(x, y, sample_weight, class_weight,
+                                                     batch_size, shuffle, steps_per_epoch,
+                                                     validation_split)
         if validation_data is not None:
             validation = self._validation_epochs(validation_data, validation_batch_size or (
                 batch_size if not adapters.is_batch_source(x) else None), validation_steps)
@@ -466,7 +459,8 @@ class Trainer:
             epochs = adapters.EpochIterator(adapters.SourcePasses(x, False, "predict"), steps,
                                             "predict")
         else:
-            _check_count("predict", "batch_size", batch_size or 32, 1)
+            if batch_size is not None:
+                _check_count("predict", "batch_size", batch_size, 1)
             x = adapters.as_arrays(x)
             self._check_inputs(x, "predict")
             epochs = adapters.EpochIterator(adapters.ArrayPasses(

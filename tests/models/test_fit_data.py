@@ -28,7 +28,7 @@ class Batches:
 
     def __init__(self, x, y, batch_size, weights=None):
         self.x, self.y, self.batch_size, self.weights = x, y, batch_size, weights
-        self.asked, self.epochs_ended = [], 0
+        self.asked, self.epochs_begun, self.epochs_ended = [], 0, 0
 
     def __len__(self):
         return -(-len(self.x) // self.batch_size)
@@ -39,6 +39,10 @@ class Batches:
         if self.weights is None:
             return self.x[part], self.y[part]
         return self.x[part], self.y[part], self.weights[part]
+
+    def on_epoch_begin(self):
+        assert self.epochs_begun == self.epochs_ended  # begin, batches, end; then again
+        self.epochs_begun += 1
 
     def on_epoch_end(self):
         self.epochs_ended += 1
@@ -66,7 +70,8 @@ def test_fit_on_a_pydataset_equals_fit_on_its_arrays(rng):
     history = on_dataset.fit(dataset, epochs=3, shuffle=False, verbose=0)
     on_arrays.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
     assert same_weights(on_dataset, on_arrays)
-    assert dataset.asked == list(range(5)) * 3 and dataset.epochs_ended == 3
+    assert dataset.asked == list(range(5)) * 3
+    assert dataset.epochs_begun == dataset.epochs_ended == 3
     assert history.epoch == [0, 1, 2]
     assert on_dataset.evaluate(dataset, verbose=0) == on_arrays.evaluate(x, y, batch_size=8,
                                                                          verbose=0)
