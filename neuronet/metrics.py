@@ -26,6 +26,18 @@ def _same_length(metric, y_true, y_pred):
                          f"got shapes {y_true.shape} and {y_pred.shape}")
 
 
+def _broadcast_weights(metric, sample_weight, values):
+    """One weight per sample (shape (N,) or (N, 1)) spread over the values of each sample."""
+    weights = targets.as_array(sample_weight).astype(xp.float64)
+    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim > values.ndim or weights.shape != values.shape[:weights.ndim]:
+        raise ValueError(f"{metric} expects one sample_weight per sample, got shape "
+                         f"{weights.shape} for values of shape {values.shape}")
+    weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+    return xp.broadcast_to(weights, values.shape)
+
+
 def _is_binary(y_pred):
     return y_pred.ndim == 1 or y_pred.shape[-1] == 1
 
@@ -71,18 +83,6 @@ def confusion_matrix(y_true, y_pred, num_classes):
                              f"got values from {labels.min()} to {labels.max()}")
     flat = y_true.astype(xp.int64) * num_classes + y_pred.astype(xp.int64)
     return xp.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def _broadcast_weights(metric, sample_weight, values):
-    """One weight per sample (shape (N,) or (N, 1)) spread over the values of each sample."""
-    weights = targets.as_array(sample_weight).astype(xp.float64)
-    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
-        weights = weights[..., 0]
-    if weights.ndim > values.ndim or weights.shape != values.shape[:weights.ndim]:
-        raise ValueError(f"{metric} expects one sample_weight per sample, got shape "
-                         f"{weights.shape} for values of shape {values.shape}")
-    weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
-    return xp.broadcast_to(weights, values.shape)
 
 
 class Metric:
