@@ -42,11 +42,18 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
+    def on_batch_begin(self, batch, logs=None):
+        """Keras' older name for ``on_train_batch_begin``, still called by it."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Keras' older name for ``on_train_batch_end``, still called by it."""
+
     def on_train_batch_begin(self, batch, logs=None):
-        pass
+        # As Keras 3: a callback that defines only the older hook is still called.
+        self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        pass
+        self.on_batch_end(batch, logs)
 
     def on_test_begin(self, logs=None):
         pass
@@ -110,6 +117,12 @@ class CallbackList:
 
     def on_train_batch_end(self, batch, logs=None):
         self._call("on_train_batch_end", batch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self.on_train_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self.on_train_batch_end(batch, logs)
 
     def on_test_begin(self, logs=None):
         self._call("on_test_begin", logs)

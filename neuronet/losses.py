@@ -38,8 +38,13 @@ class Loss:
         self.name = name or self.default_name
         self.reduction = reduction
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """The reduced loss. With ``sample_weight`` (one weight per sample, or one per
+        value of ``call``'s result) each value is weighted first, as in Keras 3:
+        'sum_over_batch_size' gives sum_i w_i loss_i / N (N values, not sum_i w_i)."""
         losses = self.call(y_true, as_tensor(y_pred))
+        if sample_weight is not None:
+            losses = losses * _weights_for(self, sample_weight, losses)
         if self.reduction == "sum_over_batch_size":
             return ops.mean(losses)
         if self.reduction == "sum":
@@ -155,6 +160,23 @@ class SparseCategoricalCrossentropy(ProbabilisticLoss):
             one_hot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
             return ops.categorical_cross_entropy(y_pred, one_hot, EPSILON, reduction="none")
         return ops.softmax_cross_entropy(logits, labels, reduction="none")
+
+
+def _weights_for(loss, sample_weight, losses):
+    """``sample_weight`` as a constant Tensor that broadcasts against the per-sample
+    ``losses``: shape (N,) or (N, 1) spreads over the other axes of ``losses`` (a sequence
+    loss of shape (N, T) weighs every step of sample i by w_i); a scalar loss (a function
+    that reduces by itself) is weighted by the broadcast, as Keras does."""
+    weights = xp.asarray(getattr(sample_weight, "data", sample_weight), dtype=losses.dtype)
+    if losses.ndim == 0:
+        return Tensor(weights)
+    if weights.ndim == losses.ndim + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim > losses.ndim or weights.shape != losses.shape[:weights.ndim]:
+        raise ValueError(f"{type(loss).__name__}: sample_weight of shape {weights.shape} does "
+                         f"not fit the per-sample losses of shape {losses.shape}: give one "
+                         "weight per sample")
+    return Tensor(weights.reshape(weights.shape + (1,) * (losses.ndim - weights.ndim)))
 
 
 def _float_target(loss, y_true, y_pred):

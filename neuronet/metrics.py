@@ -43,6 +43,18 @@ def _same_length(metric, y_true, y_pred):
                          f"got shapes {y_true.shape} and {y_pred.shape}")
 
 
+def _broadcast_weights(metric, sample_weight, values):
+    """One weight per sample (shape (N,) or (N, 1)) spread over the values of each sample."""
+    weights = targets.as_array(sample_weight).astype(xp.float64)
+    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim > values.ndim or weights.shape != values.shape[:weights.ndim]:
+        raise ValueError(f"{metric} expects one sample_weight per sample, got shape "
+                         f"{weights.shape} for values of shape {values.shape}")
+    weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
+    return xp.broadcast_to(weights, values.shape)
+
+
 def _is_binary(y_pred):
     return y_pred.ndim == 1 or y_pred.shape[-1] == 1
 
@@ -296,12 +308,19 @@ class MeanMetric(_StateInAttributes):
     def values(self, y_true, y_pred):
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred):
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch; with ``sample_weight`` (one weight per sample) the result is the
+        weighted mean sum_i w_i v_i / sum_i w_i over everything seen (Keras' Mean)."""
         y_true, y_pred = targets.as_array(y_true), targets.as_array(y_pred)
         _same_length(type(self).__name__, y_true, y_pred)
         values = self.values(y_true, y_pred)
-        self.total += float(xp.sum(values, dtype=xp.float64))
-        self.count += values.size
+        if sample_weight is None:
+            self.total += float(xp.sum(values, dtype=xp.float64))
+            self.count += values.size
+            return
+        weights = _broadcast_weights(type(self).__name__, sample_weight, values)
+        self.total += float(xp.sum(values * weights, dtype=xp.float64))
+        self.count += float(xp.sum(weights, dtype=xp.float64))
 
     def result(self):
         return self.total / self.count if self.count else 0.0

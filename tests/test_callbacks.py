@@ -434,3 +434,36 @@ def test_auto_mode(name, mode):
 def test_callback_list_rejects_non_callbacks():
     with pytest.raises(TypeError, match="callbacks must be Callback instances"):
         callbacks.CallbackList([lambda logs: None])
+
+
+class OldStyleBatches(callbacks.Callback):
+    """A Keras 2 style callback: it defines only on_batch_begin / on_batch_end."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_batch_begin(self, batch, logs=None):
+        self.calls.append(f"begin {batch}")
+
+    def on_batch_end(self, batch, logs=None):
+        self.calls.append(f"end {batch} loss={logs['loss']:.6f}")
+
+
+def test_on_batch_hooks_are_called_as_aliases_of_the_train_batch_hooks(rng):
+    model, (x, y) = tiny_model(), tiny_data(rng, 10)
+    old_style, recorder = OldStyleBatches(), Recorder()
+
+    class BatchLosses(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            old_style.calls.append(f"reference {batch} loss={logs['loss']:.6f}")
+
+    model.fit(x, y, epochs=2, batch_size=6, verbose=0,
+              callbacks=[old_style, BatchLosses(), recorder])
+    ends = [call.split(" ", 1)[1] for call in old_style.calls if not call.startswith("begin")]
+    assert ends[0::2] == ends[1::2]  # on_batch_end saw the batch and logs of the new hook
+    assert [call for call in old_style.calls if call.startswith("begin")] == (
+        ["begin 0", "begin 1"] * 2)
+    assert len(ends) == 8
+    # A callback that overrides the new hooks is called once per batch, not twice.
+    assert sum(call.startswith("batch_end") for call in recorder.calls) == 4

@@ -48,11 +48,15 @@ class ProgressBar:
     width = 30
 
     def __init__(self, total, interactive, stream=None):
-        self.total, self.interactive = total, interactive
+        # total None: a generator's first pass, its length unknown until it ends (Keras'
+        # '12/Unknown'); the bar then counts the steps it saw.
+        self.total, self.interactive, self.seen = total, interactive, 0
         self.stream = stream if stream is not None else sys.stdout
         self.start = time.perf_counter()
 
     def _bar(self, step):
+        if self.total is None:
+            return f"{step}/Unknown"
         digits = len(str(self.total))
         done = self.width * step // max(self.total, 1)
         arrow = ">" if step < self.total else "="
@@ -60,14 +64,18 @@ class ProgressBar:
         return f"{step:>{digits}}/{self.total} [{inside[:self.width]}]"
 
     def update(self, step, logs):
+        self.seen = step
         if not self.interactive:
             return
         elapsed = time.perf_counter() - self.start
-        eta = elapsed / step * (self.total - step) if step else 0.0
+        left = (self.total - step) if self.total is not None else 0
+        eta = elapsed / step * left if step else 0.0
         self.stream.write(f"\r{self._bar(step)} - ETA: {format_duration(eta)}{format_logs(logs)}")
         self.stream.flush()
 
     def finish(self, logs, prefix=""):
+        if self.total is None:
+            self.total = self.seen
         elapsed = time.perf_counter() - self.start
         timing = f"{format_duration(elapsed)} {format_step_time(elapsed / max(self.total, 1))}"
         if self.interactive:
