@@ -7,3 +7,7 @@ from neuronet.layers.normalization import BatchNormalization
 from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
                                      MaxPool2D, MaxPooling2D)
 from neuronet.layers.regularization import Dropout
+from neuronet.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                     Subtract, add, average, concatenate, dot, maximum, minimum,
+                                     multiply, subtract)
+from neuronet.layers.node import SymbolicTensor
