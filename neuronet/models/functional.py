@@ -2,7 +2,7 @@
 
 Calling layers on ``Input``s records nodes (``neuronet.layers.node``); the model keeps
 the nodes between its inputs and its outputs, found once at construction, in an order
-they can run in (Keras' order: by decreasing depth from the outputs). Calling the
+they can run in (each after the nodes it reads from). Calling the
 model on data walks that list (as its plan says: ``neuronet.execution``);
 ``get_config`` writes it, in Keras' form: each layer with its ``inbound_nodes``, then
 ``input_layers`` and ``output_layers``. A Sequential is the special case of a chain.
@@ -291,8 +291,8 @@ def _is_list_of_arrays(inputs):
 
 # --- the graph between the inputs and the outputs ---------------------------------------
 def _map_graph(model, inputs, outputs):
-    """(nodes, layers): the nodes that compute ``outputs`` from ``inputs``, by decreasing
-    depth (so each after those it reads from), and their layers in Keras' order: by
+    """(nodes, layers): the nodes that compute ``outputs`` from ``inputs``, each after those
+    it reads from, and their layers in Keras' order: by
     decreasing depth, then in the order a walk back from the outputs first meets them.
     ValueError when an output depends on an Input that is not among ``inputs``."""
     found, first_met = _walk_back(model, inputs, outputs)
@@ -306,12 +306,10 @@ def _map_graph(model, inputs, outputs):
         node_depth[id(node)] = layer_depth[id(node.layer)] = depth
         for parent in node.parents:
             node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
-    order = {id(node): index for index, node in enumerate(found)}
-    nodes = sorted(found, key=lambda node: (-node_depth[id(node)], order[id(node)]))
     graph_layers = {id(node.layer): node.layer for node in found}
     layers = sorted(graph_layers.values(),
                     key=lambda layer: (-layer_depth[id(layer)], first_met[id(layer)]))
-    return nodes, layers
+    return found, layers
 
 
 def _walk_back(model, inputs, outputs):
