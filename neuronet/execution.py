@@ -7,7 +7,9 @@ they declare (``neuronet.parallel`` says why each choice is the faster one):
   ``call`` runs ('conv2d', 'max_pool2d', ...), or is None for a layer that composes ops.
 - ``Plan(layers)``, made when a model is built and again whenever its layers or what they
   declare change, says how they run: a Conv2D followed by a MaxPooling2D that its op can
-  apply runs as one op (``conv2d(..., max_pool=...)``, the same numbers), and a model
+  apply runs as one op (``conv2d(..., max_pool=...)``, the same numbers) — in a chain
+  (Sequential) or in a layer graph (``Plan(layers, nodes=...)``, a functional model,
+  where the Conv2D's output must feed that pool alone) — and a model
   with a layer whose op splits its work over threads (``SPLIT_OPS``) holds BLAS at one
   thread for the whole of each call and training step (``Plan.running``): the one place
   a model enters the hold.
@@ -34,16 +36,23 @@ class Plan:
         layers: the layers in the order they run, each feeding the next (a chain); with
             ``chain=False``, the layers a model holds in any order (a subclassed model's
             own ``call`` runs them), and only the BLAS hold is planned.
+        nodes: for a layer graph, its nodes (``neuronet.layers.node.Node``) in an order
+            they can run in, and ``outputs`` the graph's output tensors; ``layers`` are
+            then the layers of the nodes.
 
     Attributes:
-        steps: for a chain, what runs in turn: a layer, or a ``ConvMaxPool``.
+        steps: for a chain, what runs in turn: a layer, or a ``ConvMaxPool``; for a
+            graph, ``GraphStep``s (``run_graph`` runs them).
         holds_blas: whether a call or training step holds BLAS at one thread.
     """
 
-    def __init__(self, layers, chain=True):
+    def __init__(self, layers, chain=True, nodes=None, outputs=()):
         self.layers = list(layers)  # kept alive: the facts tell layers apart by id
         self.holds_blas = any(_splits_work(layer) for layer in self.layers)
-        self.steps = _steps(self.layers) if chain else None
+        if nodes is not None:
+            self.steps = _graph_steps(list(nodes), outputs)
+        else:
+            self.steps = _steps(self.layers) if chain else None
         self._facts = _facts(self.layers)
 
     def is_current(self, layers):
@@ -64,6 +73,14 @@ class Plan:
             x = step(x, training=training)
         return x
 
+    def run_graph(self, values, training=False):
+        """The graph's steps in turn; ``values``: {id(symbolic tensor): value}, the inputs'
+        on entry, every computed tensor's added."""
+        for step in self.steps:
+            outputs = step.run([values[id(t)] for t in step.inputs], training=training)
+            values.update(zip([id(t) for t in step.outputs], outputs))
+        return values
+
 
 class ConvMaxPool:
     """A Conv2D and the MaxPooling2D after it as one op: ``conv.call_max_pooled``, without
@@ -74,6 +91,57 @@ class ConvMaxPool:
 
     def __call__(self, x, training=False):
         return self.conv.call_max_pooled(x, self.pool.pool_size)
+
+
+class GraphStep:
+    """One step of a layer graph: ``run(values of inputs, training)`` gives the values of
+    ``outputs`` (symbolic tensors)."""
+
+    def __init__(self, run, inputs, outputs):
+        self.run, self.inputs, self.outputs = run, list(inputs), list(outputs)
+
+    @classmethod
+    def of_node(cls, node):
+        return cls(node.run, node.inputs, node.output_tensors)
+
+    @classmethod
+    def fused(cls, conv_node, pool_node):
+        op = ConvMaxPool(conv_node.layer, pool_node.layer)
+        return cls(lambda values, training=False: [op(values[0], training=training)],
+                   conv_node.inputs, pool_node.output_tensors)
+
+
+def _graph_steps(nodes, outputs):
+    """A step per node, but a Conv2D node and the MaxPooling2D node after it as one step
+    where ``_fuses`` allows, the convolution's output feeding that pool alone (no other
+    node and no model output reads it)."""
+    readers = {}  # id(tensor) -> the nodes that read it (once per reading)
+    for node in nodes:
+        for tensor in node.inputs:
+            readers.setdefault(id(tensor), []).append(node)
+    model_outputs = {id(tensor) for tensor in outputs}
+    fused_pools, steps = set(), []
+    for node in nodes:
+        if id(node) in fused_pools or not node.inputs:  # an Input's value is given
+            continue
+        pool = _only_pool_reading(node, readers, model_outputs)
+        if pool is not None:
+            fused_pools.add(id(pool))
+            steps.append(GraphStep.fused(node, pool))
+        else:
+            steps.append(GraphStep.of_node(node))
+    return steps
+
+
+def _only_pool_reading(node, readers, model_outputs):
+    """The node that alone reads ``node``'s single output, when the two fuse; else None."""
+    if len(node.inputs) != 1 or len(node.output_tensors) != 1:
+        return None
+    tensor = node.output_tensors[0]
+    reading = readers.get(id(tensor), [])
+    if id(tensor) in model_outputs or len(reading) != 1 or len(reading[0].inputs) != 1:
+        return None
+    return reading[0] if _fuses(node.layer, reading[0].layer) else None
 
 
 def _steps(layers):

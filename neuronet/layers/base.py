@@ -2,9 +2,11 @@
 registry that turns ``{"class_name": ..., "config": ...}`` back into layers."""
 import contextlib
 import functools
+import inspect
 import re
 
 from neuronet import backend, initializers, ops, regularizers
+from neuronet.layers import node as graph
 from neuronet.registry import Registry
 from neuronet.tensor import Tensor
 
@@ -34,7 +36,8 @@ class InputSpec:
         self.axes = {a: n for a, n in (axes or {}).items() if n is not None}
 
     def check(self, layer, shape):
-        """Raise ValueError naming the layer, the expected and the actual shape."""
+        """Raise ValueError naming the layer, the expected and the actual shape. A size
+        None (a symbolic tensor's unknown size) fits any expected size."""
         layout = f" {self.layout}" if self.layout else ""
         if self.ndim is not None and len(shape) != self.ndim:
             raise ValueError(f"{layer.describe()} expects {self.ndim}-D input{layout}, "
@@ -43,7 +46,7 @@ class InputSpec:
             raise ValueError(f"{layer.describe()} expects input of at least {self.min_ndim} "
                              f"dimensions{layout}, got shape {shape}")
         for axis, size in self.axes.items():
-            if len(shape) <= axis or len(shape) < -axis or shape[axis] != size:
+            if len(shape) <= axis or len(shape) < -axis or shape[axis] not in (size, None):
                 where = "last dimension" if axis == -1 else f"dimension {axis} of size"
                 raise ValueError(f"{layer.describe()} expects inputs with {where} {size}, "
                                  f"got shape {shape}")
@@ -70,6 +73,19 @@ def _batchless(shape):
     """The shape with the batch size replaced by None, as a tuple."""
     shape = tuple(shape)
     return (None,) + shape[1:] if shape else shape
+
+
+_TAKES_TRAINING = {}  # Layer subclass -> whether its call accepts ``training``
+
+
+def _call_takes_training(cls):
+    """Whether ``cls.call`` accepts a ``training`` argument (Keras 3 layers may define
+    ``call(self, inputs)``); read once per class."""
+    if cls not in _TAKES_TRAINING:
+        parameters = inspect.signature(cls.call).parameters.values()
+        _TAKES_TRAINING[cls] = any(p.name == "training" or p.kind is p.VAR_KEYWORD
+                                   for p in parameters)
+    return _TAKES_TRAINING[cls]
 
 
 class Layer:
@@ -278,9 +294,35 @@ class Layer:
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
     def __call__(self, x, training=False):
+        """``call`` on x (converted, checked, the layer built on the first call); on symbolic
+        tensors (an ``Input`` or a layer's output), a node of a layer graph instead
+        (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it."""
+        if graph.is_symbolic(x):
+            return graph.call_symbolic(self, x)
         with self._call_context():
-            return self._apply_activity_regularizer(
-                self.call(self._prepared_input(x), training=training))
+            x = self._prepared_input(x)
+            if _call_takes_training(type(self)):
+                outputs = self.call(x, training=training)
+            else:
+                outputs = self.call(x)
+            return self._apply_activity_regularizer(outputs)
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's first call in a layer graph (Keras)."""
+        return self._first_node("input").arguments
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's first call in a layer graph (Keras)."""
+        return self._first_node("output").outputs
+
+    def _first_node(self, what):
+        nodes = graph.inbound_nodes(self)
+        if not nodes:
+            raise AttributeError(f"{self.describe()} has no {what}: it has not been called on "
+                                 "a symbolic tensor (an Input or another layer's output)")
+        return nodes[0]
 
     def _prepared_input(self, x):
         """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the
@@ -294,6 +336,8 @@ class Layer:
         return x
 
     def _to_input_tensor(self, x):
+        if isinstance(x, graph.SymbolicTensor):
+            return x  # a call in a layer graph: checked and built for, not computed
         if isinstance(x, Tensor):
             return x if x.dtype == self.dtype else ops.cast(x, self.dtype)
         return Tensor(x, dtype=self.dtype)

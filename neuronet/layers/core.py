@@ -4,6 +4,7 @@ import math
 from neuronet import activations, initializers, ops, regularizers
 from neuronet.backend import xp
 from neuronet.layers.base import InputSpec, Layer, register
+from neuronet.layers.node import Node, SymbolicTensor
 
 
 def _check_shape(what, shape):
@@ -22,29 +23,52 @@ def _check_shape(what, shape):
 @register
 class InputLayer(Layer):
     """The model's entry: records the shape of one example and passes inputs on
-    unchanged (converted to its dtype), after checking them.
+    unchanged (converted to its dtype), after checking them. It holds the symbolic
+    tensor ``output`` that stands for its data in a layer graph (what ``Input`` gives).
+
+    Args:
+        shape: one example's shape (no batch); None for a size known only at call time.
+        batch_size: a fixed batch size for the symbolic tensor, or None.
 
     Shape:
         (batch, *shape) -> (batch, *shape)
     """
 
-    def __init__(self, shape, dtype=None, name=None):
+    def __init__(self, shape, batch_size=None, dtype=None, name=None):
         shape = _check_shape("InputLayer", shape)
+        if batch_size is not None and (not isinstance(batch_size, (int, xp.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"InputLayer expects a positive int batch_size or None, got "
+                             f"{batch_size!r}")
         super().__init__(name=name, dtype=dtype, input_shape=shape)
         self.shape = shape
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.build(self.input_shape)
+        tensor = SymbolicTensor((self.batch_size,) + shape, self.dtype)
+        node = Node(self, [], tensor)
+        tensor.node = node
 
     def call(self, x, training=False):
         return x
 
     def get_config(self):
-        return {"shape": list(self.shape), "dtype": self.dtype, "name": self.name}
+        config = {"shape": list(self.shape), "dtype": self.dtype, "name": self.name}
+        if self.batch_size is not None:
+            config["batch_size"] = self.batch_size
+        return config
 
 
-def Input(shape, dtype=None, name=None):  # noqa: N802 - Keras' name
-    """An ``InputLayer`` for examples of ``shape`` (no batch): the first element of a
-    Sequential, e.g. ``Sequential([Input((28, 28, 1)), Conv2D(8, 3), ...])``."""
-    return InputLayer(shape, dtype=dtype, name=name)
+def Input(shape, batch_size=None, dtype=None, name=None):  # noqa: N802 - Keras' name
+    """A symbolic tensor for batches of examples of ``shape`` (no batch; None for a size
+    known only at call time): call layers on it and make a ``Model(inputs, outputs)``, or
+    start a ``Sequential([Input((28, 28, 1)), Conv2D(8, 3), ...])`` with it.
+
+    Example:
+        >>> x = Input((784,), name="pixels")
+        >>> x.shape
+        (None, 784)
+    """
+    return InputLayer(shape, batch_size=batch_size, dtype=dtype, name=name).output
 
 
 @register

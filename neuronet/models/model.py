@@ -33,15 +33,20 @@ class Model(Trainer, Layer):
         name: 'model', 'model_1', ... by default (the snake-cased class name).
         dtype, trainable: as for any Layer.
 
-    The functional API ``Model(inputs, outputs)`` is not supported: subclass
-    Model or use Sequential.
+    ``Model(inputs, outputs)`` (the functional API) makes a ``Functional`` model of the
+    layer graph from ``inputs`` to ``outputs`` (neuronet.models.functional), as Keras.
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from neuronet.models.functional import Functional  # it subclasses Model
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
 
     def __init__(self, name=None, dtype=None, trainable=True):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"Model(name=...) expects a string, got {type(name).__name__}: "
-                            "the functional API Model(inputs, outputs) is not supported; "
-                            "subclass Model or use Sequential")
+            raise TypeError(f"Model(name=...) expects a string, got {type(name).__name__}")
         Layer.__init__(self, name=name, dtype=dtype, trainable=trainable)
         Trainer.__init__(self)
 

@@ -1,7 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from neuronet import layers as layers_module
 from neuronet import execution
-from neuronet.layers import InputLayer, Layer
+from neuronet.layers import InputLayer, Layer, SymbolicTensor
 from neuronet.models.model import Model
 
 
@@ -36,7 +36,10 @@ class Sequential(Model):
         return list(self._layers)
 
     def add(self, layer):
-        """Append a layer; an InputLayer may only come first."""
+        """Append a layer; an InputLayer (or the ``Input`` tensor that holds one) may only
+        come first."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
+            layer = layer.layer
         if not isinstance(layer, Layer):
             raise TypeError(f"{self.describe()}.add expects a Layer, got "
                             f"{type(layer).__name__}")

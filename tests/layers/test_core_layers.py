@@ -93,9 +93,16 @@ def test_reshape_names_the_sizes_that_do_not_fit():
         layer(np.zeros((2, 12)))
 
 
+def test_input_is_a_symbolic_tensor_that_remembers_its_input_layer():
+    tensor = layers.Input(shape=(None, 3), batch_size=8, name="frames")
+    assert isinstance(tensor, layers.SymbolicTensor) and tensor.shape == (8, None, 3)
+    assert isinstance(tensor.layer, layers.InputLayer) and tensor.layer.name == "frames"
+    assert tensor.layer.output is tensor and nn.Input is layers.Input
+
+
 def test_input_layer_passes_inputs_and_checks_them(rng):
-    layer = layers.Input(shape=(4, 3))
-    assert isinstance(layer, layers.InputLayer) and layer.built
+    layer = layers.InputLayer(shape=(4, 3))
+    assert layer.built
     assert layer.input_shape == (None, 4, 3) and layer.output_shape == (None, 4, 3)
     x = rng.standard_normal((2, 4, 3))
     np.testing.assert_array_equal(layer(x).numpy(), x.astype(np.float32))

@@ -256,6 +256,9 @@ def test_bad_layers_are_refused():
         nn.Sequential([layers.Input((4,))]).pop()
 
 
-def test_functional_api_is_refused_clearly():
-    with pytest.raises(TypeError, match=r"functional API Model\(inputs, outputs\)"):
+def test_model_of_inputs_and_outputs_is_functional_and_refuses_a_layer_as_output():
+    inputs = layers.Input((3,))
+    model = models.Model(inputs, layers.Dense(2)(inputs))
+    assert isinstance(model, models.Functional) and isinstance(model, models.Model)
+    with pytest.raises(TypeError, match=r"outputs must be symbolic tensors .* got Dense"):
         models.Model(layers.Input((3,)), layers.Dense(2))
