@@ -24,6 +24,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    torch_defaults = {"epsilon": 1e-8}
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=0.0, clipnorm=None):
@@ -73,6 +74,7 @@ class AdamW(Adam):
     """
 
     name = "adamw"
+    torch_defaults = {"epsilon": 1e-8, "weight_decay": 1e-2}
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None):

@@ -4,10 +4,10 @@ import numbers
 
 from neuronet import execution
 from neuronet.backend import xp
-from neuronet.tensor import Tensor
+from neuronet.optimizers.torch_form import TorchForm, as_param_list
 
 
-class Optimizer:
+class Optimizer(metaclass=TorchForm):
     """Base class: validation, per-parameter state, gradient clipping and the loop.
 
     Args:
@@ -21,9 +21,16 @@ class Optimizer:
     Each step, for every parameter ``p`` with a gradient: clip, add weight decay,
     then ``update(p, g, state)`` in place. Parameters without a gradient are
     skipped and their step count does not advance (as in ``torch.optim``).
+
+    Made the PyTorch way, ``SGD(model.parameters(), lr=0.1)`` (PyTorch's names and
+    defaults, see ``neuronet.optimizers.torch_form``), the optimizer keeps the parameters
+    in ``params`` and ``step()``/``zero_grad()`` take no arguments.
     """
 
     name = "optimizer"
+    params = None  # the parameters given at construction (the PyTorch form)
+    torch_names = {}  # PyTorch's argument names that this class spells otherwise
+    torch_defaults = {}  # PyTorch's defaults where they differ from Keras'
 
     def __init__(self, learning_rate, weight_decay=0.0, clipnorm=None, epsilon=1e-7):
         self.learning_rate = learning_rate
@@ -65,7 +72,7 @@ class Optimizer:
     def build(self, params):
         """Register the parameters not seen before, in order, and create their state."""
         unseen = {}
-        for param in _as_param_list(params, type(self).__name__):
+        for param in as_param_list(params, type(self).__name__):
             if id(param) not in self._index:
                 unseen.setdefault(id(param), param)
         new = list(unseen.values())
@@ -131,13 +138,14 @@ class Optimizer:
         return state
 
     # --- the loop ----------------------------------------------------------
-    def step(self, params):
-        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped).
+    def step(self, params=None):
+        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped);
+        without ``params``, the ones given at construction.
 
         ``neuronet.execution.run_updates`` runs ``update_each`` on the updates: as it is,
         or in a model's training step split over threads (the same bits).
         """
-        params = _as_param_list(params, type(self).__name__)
+        params = self._given(params, "step")
         self.build(params)
         updates = []
         for param in params:
@@ -148,7 +156,7 @@ class Optimizer:
                                  f"has a gradient of shape {param.grad.shape}")
             state = self._states[self._index[id(param)]]
             state["step"] += 1
-            grad = self.clip_gradient(param.data, param.grad)
+            grad = self.clip_gradient(param.data, param.grad.data)
             grad = self.apply_weight_decay(param.data, grad)
             updates.append((param.data, grad, state))
         execution.run_updates(self.update_each, updates)
@@ -159,10 +167,24 @@ class Optimizer:
         for param, grad, state in updates:
             self.update(param, grad, state)
 
-    def zero_grad(self, params):
-        """Set every parameter's ``.grad`` to None."""
-        for param in _as_param_list(params, type(self).__name__):
-            param.grad = None
+    def zero_grad(self, params=None, set_to_none=True):
+        """Set every parameter's ``.grad`` to None (``set_to_none=False``: to zeros);
+        without ``params``, the ones given at construction."""
+        for param in self._given(params, "zero_grad"):
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad.zero_()
+
+    def _given(self, params, method):
+        if params is not None:
+            return as_param_list(params, type(self).__name__)
+        if self.params is None:
+            name = type(self).__name__
+            raise TypeError(f"{name}.{method}() needs the parameters: pass them "
+                            f"({method}(model.trainable_weights)), or make the optimizer with "
+                            f"them first: {name}(model.parameters(), lr=...)")
+        return self.params
 
     def clip_gradient(self, param, grad):
         """``g * clipnorm / ||g||`` when ``||g|| > clipnorm`` (Keras' clipnorm), else ``g``."""
@@ -200,12 +222,3 @@ class Optimizer:
         config = dict(config)
         config.pop("name", None)
         return cls(**config)
-
-
-def _as_param_list(params, owner):
-    params = [params] if isinstance(params, Tensor) else list(params)
-    for position, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(f"{owner} expects a list of neuronet Tensors, got "
-                            f"{type(param).__name__} at position {position}")
-    return params
