@@ -12,3 +12,6 @@ from neuronet.ops.normalization import batch_norm
 from neuronet.ops.regularization import dropout
 from neuronet.ops.conv import conv2d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
+
+# PyTorch's names for losses (torch.nn.functional), for loops written the PyTorch way.
+from neuronet.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
