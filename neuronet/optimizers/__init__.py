@@ -13,7 +13,7 @@ Example:
     >>> opt.step(model.trainable_weights)
     >>> opt.zero_grad(model.trainable_weights)
 """
-from neuronet.optimizers.adam import Adam, AdamW
+from neuronet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from neuronet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
 from neuronet.optimizers.optimizer import Optimizer
 from neuronet.optimizers.sgd import SGD, Momentum
@@ -29,7 +29,7 @@ def register(cls=None, name=None, aliases=()):
     return OPTIMIZERS.register(cls, name, aliases)
 
 
-for _cls in (SGD, Momentum, Adagrad, RMSprop, Adadelta, Adam, AdamW):
+for _cls in (SGD, Momentum, Adagrad, RMSprop, Adadelta, Adam, AdamW, Nadam, Adamax):
     register(_cls)
 
 

@@ -94,10 +94,11 @@ class Optimizer(metaclass=TorchForm):
 
         One dict per registered parameter, in registration order; arrays are
         copies, so the dict can be saved (safetensors + JSON) while training goes on.
+        A number of the state (see ``advance``) is saved as a 0-d float64 array.
         """
         slots = []
         for state in self._states:
-            arrays = {name: value.copy() for name, value in state.items() if name != "step"}
+            arrays = {name: _saved(value) for name, value in state.items() if name != "step"}
             arrays["step"] = xp.asarray(state["step"], dtype=xp.int64)
             slots.append(arrays)
         return {"iterations": self.iterations, "slots": slots}
@@ -130,6 +131,9 @@ class Optimizer(metaclass=TorchForm):
             if slot == "step":
                 continue
             array = xp.asarray(saved[slot])
+            if isinstance(expected[slot], float):
+                state[slot] = float(array.item())
+                continue
             if array.shape != param.shape:
                 raise ValueError(f"{name}: slot '{slot}' of parameter {index} expects shape "
                                  f"{param.shape}, got {array.shape}")
@@ -156,6 +160,7 @@ class Optimizer(metaclass=TorchForm):
                                  f"has a gradient of shape {param.grad.shape}")
             state = self._states[self._index[id(param)]]
             state["step"] += 1
+            self.advance(state)
             grad = self.clip_gradient(param.data, param.grad.data)
             grad = self.apply_weight_decay(param.data, grad)
             updates.append((param.data, grad, state))
@@ -203,6 +208,11 @@ class Optimizer(metaclass=TorchForm):
         decayed += grad
         return decayed
 
+    def advance(self, state):
+        """Update the state's numbers (not arrays) once per step, before ``update``: the
+        updates may run in pieces (``execution.run_updates``), each reading them. None here;
+        Nadam keeps its product of momentum coefficients this way."""
+
     def update(self, param, grad, state):
         """Change ``param`` (an array) in place from ``grad`` and ``state``."""
         raise NotImplementedError
@@ -222,3 +232,10 @@ class Optimizer(metaclass=TorchForm):
         config = dict(config)
         config.pop("name", None)
         return cls(**config)
+
+
+def _saved(value):
+    """A copy of a state entry as an array: a number of the state as 0-d float64."""
+    if isinstance(value, float):
+        return xp.asarray(value, dtype=xp.float64)
+    return value.copy()

@@ -227,6 +227,9 @@ TORCH_DEFAULTS = {
     "Adagrad": (torch.optim.Adagrad, {"learning_rate": "lr", "epsilon": "eps",
                                       "initial_accumulator_value": "initial_accumulator_value"}),
     "Adadelta": (torch.optim.Adadelta, {"learning_rate": "lr", "rho": "rho", "epsilon": "eps"}),
+    "Nadam": (torch.optim.NAdam, {"learning_rate": "lr", "epsilon": "eps",
+                                  "momentum_decay": "momentum_decay"}),
+    "Adamax": (torch.optim.Adamax, {"learning_rate": "lr", "epsilon": "eps"}),
 }
 
 
