@@ -15,6 +15,7 @@ Example:
 """
 from neuronet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from neuronet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
+from neuronet.optimizers import schedules
 from neuronet.optimizers.optimizer import Optimizer
 from neuronet.optimizers.sgd import SGD, Momentum
 from neuronet.registry import Registry

@@ -4,6 +4,7 @@ import numbers
 
 from neuronet import execution
 from neuronet.backend import xp
+from neuronet.optimizers import schedules
 from neuronet.optimizers.torch_form import TorchForm, as_param_list
 
 
@@ -11,7 +12,9 @@ class Optimizer(metaclass=TorchForm):
     """Base class: validation, per-parameter state, gradient clipping and the loop.
 
     Args:
-        learning_rate: step size ``lr`` (a plain float, settable between steps).
+        learning_rate: step size ``lr``: a number (settable between steps), or a
+            ``schedules.LearningRateSchedule``, whose value at ``iterations`` (the steps
+            done) is the rate of the next step.
         weight_decay: L2 coefficient ``wd``; the gradient becomes ``g + wd * p``
             (coupled, as in ``torch.optim``; AdamW decouples it).
         clipnorm: if set, each parameter's gradient is rescaled to at most this
@@ -42,12 +45,24 @@ class Optimizer(metaclass=TorchForm):
         self._params, self._states, self._index = [], [], {}
         self._pending_slots = None
 
+    _schedule = None
+
     @property
     def learning_rate(self):
+        """The rate of the next step: the number, or the schedule's value now."""
+        if self._schedule is not None:
+            return self._checked("learning rate", self._schedule(self.iterations), 0.0)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._schedule = value
+            return
+        if self._schedule is not None:
+            raise TypeError(f"{type(self).__name__} was made with a learning rate schedule "
+                            f"({type(self._schedule).__name__}), so its learning rate cannot "
+                            "be set (Keras neither)")
         # Stored as a Python float so that float32 updates never upcast.
         self._learning_rate = self._checked("learning rate", value, 0.0)
 
@@ -220,7 +235,9 @@ class Optimizer(metaclass=TorchForm):
     # --- config ------------------------------------------------------------
     def get_config(self):
         """The hyperparameters as a JSON-able dict, with the registry ``name``."""
-        return {"name": self.name, "learning_rate": self.learning_rate,
+        learning_rate = (self.learning_rate if self._schedule is None
+                         else schedules.serialize(self._schedule))
+        return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
 
     @classmethod
@@ -231,6 +248,8 @@ class Optimizer(metaclass=TorchForm):
         """
         config = dict(config)
         config.pop("name", None)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
 
