@@ -12,6 +12,14 @@ Example:
     >>> loss.backward()
     >>> opt.step(model.trainable_weights)
     >>> opt.zero_grad(model.trainable_weights)
+
+Or the PyTorch way (PyTorch's argument names and defaults, see ``torch_form``)::
+
+    >>> opt = Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    >>> opt.zero_grad(); loss.backward(); opt.step()
+
+``learning_rate`` may be a schedule of ``schedules`` (``ExponentialDecay``,
+``PiecewiseConstantDecay``, ``CosineDecay``).
 """
 from neuronet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from neuronet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
