@@ -274,8 +274,9 @@ class Tensor:
     # one that does not require grad) the operators and the ``*_`` methods change ``data``
     # in place and keep the tensor the same object (``w -= lr * w.grad`` updates the leaf
     # ``w``). A leaf that requires grad refuses them while the tape records, as in
-    # PyTorch. A tensor computed on the tape (``loss += term``) gets the operator's new
-    # tensor instead, as Python does without these methods; the ``*_`` methods refuse.
+    # PyTorch. Where the tape must record the result (a tensor computed on the tape,
+    # ``loss += term``, or a value that requires grad) the operators give a new tensor, as
+    # Python does without these methods, and the ``*_`` methods refuse.
     def __iadd__(self, other):
         return self._in_place("+=", xp.add, other, elementwise.add)
 
@@ -315,12 +316,14 @@ class Tensor:
 
     def _in_place(self, what, ufunc, other, out_of_place=None):
         """``ufunc(self.data, other, out=self.data)``, where the tape cannot miss it."""
-        if self._ctx is not None:
+        records = _grad_mode.enabled and isinstance(other, Tensor) and other.requires_grad
+        if self._ctx is not None or records:
             if out_of_place is not None:
                 return out_of_place(self, other)
             raise RuntimeError(
-                f"{what} on a tensor computed on the tape: neuronet records no in-place op, "
-                "so the gradient would be wrong; write y = y + x, or detach() it first")
+                f"{what} where the tape must record the result (on a tensor computed on the "
+                "tape, or with a value that requires grad): neuronet records no in-place op; "
+                "write y = y + x, or detach() first")
         if self.requires_grad and _grad_mode.enabled:
             raise RuntimeError(
                 f"a leaf Variable that requires grad is being used in an in-place operation "
@@ -477,7 +480,6 @@ def _copy(array, source, out, casting):
 
 
 def _scaled(value, alpha):
-    value = _data(value)
     return value if alpha == 1 else value * alpha
 
 

@@ -127,8 +127,21 @@ def test_augmented_operator_on_a_computed_tensor_makes_a_new_one(rng):
     loss.backward()
     tloss.backward()
     np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-15)
-    with pytest.raises(RuntimeError, match="add_ on a tensor computed on the tape"):
+    with pytest.raises(RuntimeError, match="add_ where the tape must record the result"):
         (w * 2.0).add_(1.0)
+
+
+def test_adding_a_value_that_requires_grad_into_a_constant_keeps_the_gradient(rng):
+    w, tw = _pair(rng)
+    total, their_total = nn.tensor(np.ones((3, 4)), dtype="float64"), torch.ones(3, 4).double()
+    total += w * w
+    their_total += tw * tw
+    assert total.requires_grad
+    total.sum().backward()
+    their_total.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-15)
+    with pytest.raises(RuntimeError, match="sub_ where the tape must record the result"):
+        nn.tensor(np.ones(3)).sub_(w[0], alpha=2.0)
 
 
 def test_in_place_that_would_broadcast_the_tensor_raises():
