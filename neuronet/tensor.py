@@ -91,7 +91,12 @@ class Tensor:
         >>> w = Tensor([1.0, 2.0], requires_grad=True)
         >>> (w * w).sum().backward()
         >>> w.grad
-        array([2., 4.], dtype=float32)
+        tensor([2., 4.], dtype=float32)
+
+    ``.grad`` is a Tensor without history (None until the first backward; assign None to
+    reset it, or an array, which becomes a Tensor of this tensor's dtype). Under
+    ``no_grad``, or for a tensor that does not require grad, ``w -= lr * w.grad`` and the
+    other in-place operators update ``w.data`` and keep ``w`` the same Tensor.
     """
 
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
@@ -100,7 +105,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = backend.as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self.requires_grad = False
         if requires_grad:
@@ -110,7 +115,7 @@ class Tensor:
     def _from_op(cls, data, ctx):
         out = cls.__new__(cls)
         out.data = data
-        out.grad = None
+        out._grad = None
         out._ctx = ctx
         out.requires_grad = ctx is not None
         return out
@@ -203,11 +208,23 @@ class Tensor:
                              f"for a tensor of shape {self.shape}")
         return grad
 
-    def _accumulate(self, gy):
-        if self.grad is None:
-            self.grad = gy.astype(self.dtype, copy=True)
+    @property
+    def grad(self):
+        """The accumulated gradient: a Tensor without history, or None before any backward."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is None or isinstance(value, Tensor):
+            self._grad = value
         else:
-            self.grad += gy
+            self._grad = Tensor._from_op(xp.asarray(value, dtype=self.dtype), None)
+
+    def _accumulate(self, gy):
+        if self._grad is None:
+            self._grad = Tensor._from_op(xp.array(gy, dtype=self.dtype), None)
+        else:
+            self._grad.data += gy
 
     # --- operators -----------------------------------------------------------
     def __add__(self, other):
@@ -251,6 +268,75 @@ class Tensor:
 
     def __getitem__(self, index):
         return shape.getitem(self, index)
+
+    # --- in-place ------------------------------------------------------------
+    # The tape records no in-place op. On a tensor that records none (under no_grad, or
+    # one that does not require grad) the operators and the ``*_`` methods change ``data``
+    # in place and keep the tensor the same object (``w -= lr * w.grad`` updates the leaf
+    # ``w``). A leaf that requires grad refuses them while the tape records, as in
+    # PyTorch. Where the tape must record the result (a tensor computed on the tape,
+    # ``loss += term``, or a value that requires grad) the operators give a new tensor, as
+    # Python does without these methods, and the ``*_`` methods refuse.
+    def __iadd__(self, other):
+        return self._in_place("+=", xp.add, other, elementwise.add)
+
+    def __isub__(self, other):
+        return self._in_place("-=", xp.subtract, other, elementwise.sub)
+
+    def __imul__(self, other):
+        return self._in_place("*=", xp.multiply, other, elementwise.mul)
+
+    def __itruediv__(self, other):
+        return self._in_place("/=", xp.divide, other, elementwise.div)
+
+    def add_(self, other, alpha=1):
+        """``self += alpha * other`` in place (PyTorch's ``add_``)."""
+        return self._in_place("add_", xp.add, _scaled(other, alpha))
+
+    def sub_(self, other, alpha=1):
+        """``self -= alpha * other`` in place (PyTorch's ``sub_``)."""
+        return self._in_place("sub_", xp.subtract, _scaled(other, alpha))
+
+    def mul_(self, other):
+        return self._in_place("mul_", xp.multiply, other)
+
+    def div_(self, other):
+        return self._in_place("div_", xp.divide, other)
+
+    def zero_(self):
+        """Set every element to 0 in place (``w.grad.zero_()``)."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        return self._in_place("fill_", _fill, value)
+
+    def copy_(self, source):
+        """Copy ``source`` (broadcast to this shape, cast to this dtype) in place."""
+        return self._in_place("copy_", _copy, source)
+
+    def _in_place(self, what, ufunc, other, out_of_place=None):
+        """``ufunc(self.data, other, out=self.data)``, where the tape cannot miss it."""
+        records = _grad_mode.enabled and isinstance(other, Tensor) and other.requires_grad
+        if self._ctx is not None or records:
+            if out_of_place is not None:
+                return out_of_place(self, other)
+            raise RuntimeError(
+                f"{what} where the tape must record the result (on a tensor computed on the "
+                "tape, or with a value that requires grad): neuronet records no in-place op; "
+                "write y = y + x, or detach() first")
+        if self.requires_grad and _grad_mode.enabled:
+            raise RuntimeError(
+                f"a leaf Variable that requires grad is being used in an in-place operation "
+                f"({what}): update weights under neuronet.no_grad(), as in PyTorch")
+        other = _data(other)
+        if not isinstance(self.data, xp.ndarray):
+            self.data = xp.asarray(self.data)  # a 0-d result of a reduction may be a scalar
+        result_shape = xp.broadcast_shapes(self.shape, xp.shape(other))
+        if result_shape != self.shape:
+            raise ValueError(f"in-place {what} on a tensor of shape {self.shape} with a value "
+                             f"of shape {xp.shape(other)} would give shape {result_shape}")
+        ufunc(self.data, other, out=self.data, casting="same_kind")
+        return self
 
     # Comparisons give boolean tensors and carry no gradient.
     def __eq__(self, other):
@@ -321,6 +407,60 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return shape.flatten(self, start_dim, end_dim)
 
+    # --- PyTorch's names -----------------------------------------------------
+    def view(self, *new_shape):
+        """PyTorch's name for ``reshape`` (a copy where NumPy cannot make a view)."""
+        return self.reshape(*new_shape)
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def float(self):
+        """As float32 (differentiable, like ``astype``)."""
+        return self.astype(xp.float32)
+
+    def double(self):
+        """As float64 (differentiable, like ``astype``)."""
+        return self.astype(xp.float64)
+
+    def long(self):
+        """As int64: no gradient flows through integers."""
+        return Tensor._from_op(self.data.astype(xp.int64), None)
+
+    def int(self):
+        """As int32: no gradient flows through integers."""
+        return Tensor._from_op(self.data.astype(xp.int32), None)
+
+    def argmax(self, dim=None, keepdim=False):
+        """Index of the largest element (over all elements when ``dim`` is None)."""
+        return Tensor._from_op(xp.argmax(self.data, axis=dim, keepdims=keepdim), None)
+
+    def argmin(self, dim=None, keepdim=False):
+        """Index of the smallest element (over all elements when ``dim`` is None)."""
+        return Tensor._from_op(xp.argmin(self.data, axis=dim, keepdims=keepdim), None)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The vector p-norm over ``dim`` (all elements when None): p = 2 is
+        sqrt(sum x^2), p = 1 is sum |x|. At x = 0 the 2-norm's gradient is nan (0/0),
+        where PyTorch picks 0."""
+        if p == 2:
+            return (self * self).sum(dim, keepdim).sqrt()
+        if p == 1:
+            return self.abs().sum(dim, keepdim)
+        raise ValueError(f"Tensor.norm supports p=1 and p=2, got p={p!r}")
+
 
 def tensor(data, dtype=None, requires_grad=False):
     """Create a Tensor (float data becomes float32 unless ``dtype`` is given)."""
@@ -329,6 +469,18 @@ def tensor(data, dtype=None, requires_grad=False):
 
 def _data(value):
     return value.data if isinstance(value, Tensor) else value
+
+
+def _fill(array, value, out, casting):
+    out.fill(value)
+
+
+def _copy(array, source, out, casting):
+    xp.copyto(out, source, casting=casting)
+
+
+def _scaled(value, alpha):
+    return value if alpha == 1 else value * alpha
 
 
 def _topological_order(root):

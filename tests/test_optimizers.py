@@ -8,7 +8,8 @@ import torch
 from harness import assert_close
 import neuronet as nn
 from neuronet import execution, optimizers, parallel
-from neuronet.optimizers import SGD, Adadelta, Adagrad, Adam, AdamW, Momentum, RMSprop
+from neuronet.optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Momentum, Nadam,
+                                 RMSprop)
 
 # Each case: our optimizer and torch.optim's with the same hyperparameters spelled
 # the torch way (non-default values, so that a swapped or ignored argument shows).
@@ -62,7 +63,31 @@ CASES = {
     "adamw_amsgrad": (lambda: AdamW(0.01, amsgrad=True),
                       lambda ps: torch.optim.AdamW(ps, lr=0.01, eps=1e-7, weight_decay=0.004,
                                                    amsgrad=True)),
+    "nadam": (lambda: Nadam(0.01, beta_1=0.85, beta_2=0.99, epsilon=1e-6, momentum_decay=0.01),
+              lambda ps: _NAdam64(ps, lr=0.01, betas=(0.85, 0.99), eps=1e-6,
+                                  momentum_decay=0.01)),
+    "nadam_weight_decay": (lambda: Nadam(0.01, weight_decay=0.05),
+                           lambda ps: _NAdam64(ps, lr=0.01, eps=1e-7, weight_decay=0.05)),
+    "adamax": (lambda: Adamax(0.01, beta_1=0.8, beta_2=0.95, epsilon=1e-6),
+               lambda ps: torch.optim.Adamax(ps, lr=0.01, betas=(0.8, 0.95), eps=1e-6)),
+    "adamax_weight_decay": (lambda: Adamax(0.02, weight_decay=0.05),
+                            lambda ps: torch.optim.Adamax(ps, lr=0.02, eps=1e-7,
+                                                          weight_decay=0.05)),
 }
+
+
+class _NAdam64(torch.optim.NAdam):
+    """torch.optim.NAdam keeps its product of momentum coefficients in torch's default
+    dtype (float32 unless changed); ours is a Python float, so torch's runs in float64."""
+
+    def step(self, closure=None):
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            return super().step(closure)
+        finally:
+            torch.set_default_dtype(previous)
+
 
 SHAPES = [(3, 4), (5,), (2, 3)]
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
@@ -115,8 +140,9 @@ def test_matches_torch_float32_and_stays_float32(name, rng):
     for index, (param, expected) in enumerate(zip(ours, theirs)):
         assert param.dtype == np.float32
         assert_close(param.data, expected.detach().numpy(), rtol=1e-5, what=f"param {index}")
-    for slots in optimizer.state_dict()["slots"]:
-        assert all(array.dtype == np.float32 for key, array in slots.items() if key != "step")
+    for slots in optimizer.state_dict()["slots"]:  # Nadam's mu_product: a float64 number
+        assert all(array.dtype == np.float32 for key, array in slots.items()
+                   if key not in ("step", "mu_product"))
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -132,7 +158,8 @@ def test_numpy_float64_learning_rate_keeps_float32(name, rng):
 
 
 BOWL_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.02, "adagrad": 0.5, "rmsprop": 0.05,
-                       "adadelta": 50.0, "adam": 0.1, "adamw": 0.1}
+                       "adadelta": 50.0, "adam": 0.1, "adamw": 0.1, "nadam": 0.1,
+                       "adamax": 0.1}
 
 
 def _bowl_loss(param, curvature, centre):
@@ -246,6 +273,10 @@ INVALID = [
     (Adam, {"beta_2": -0.5}, "Adam: Invalid beta_2 value"),
     (AdamW, {"clipnorm": 0.0}, "AdamW: Invalid clipnorm value: 0.0"),
     (AdamW, {"weight_decay": -0.01}, "AdamW: Invalid weight_decay value"),
+    (Nadam, {"beta_1": 1.0}, r"Nadam: Invalid beta_1 value: 1.0 \(expected a number in \[0, 1\)\)"),
+    (Nadam, {"momentum_decay": -0.004}, "Nadam: Invalid momentum_decay value"),
+    (Adamax, {"beta_2": 1.5}, "Adamax: Invalid beta_2 value"),
+    (Adamax, {"epsilon": -1.0}, "Adamax: Invalid epsilon value"),
 ]
 
 
@@ -265,7 +296,8 @@ def test_invalid_learning_rate_assignment_raises():
 
 REGISTRY = {"sgd": SGD, "SGD": SGD, "momentum": Momentum, "Adagrad": Adagrad,
             "adagrad": Adagrad, "RMSprop": RMSprop, "rmsprop": RMSprop, "Adadelta": Adadelta,
-            "ADADELTA": Adadelta, "Adam": Adam, "adam": Adam, "AdamW": AdamW, "adamw": AdamW}
+            "ADADELTA": Adadelta, "Adam": Adam, "adam": Adam, "AdamW": AdamW, "adamw": AdamW,
+            "nadam": Nadam, "Nadam": Nadam, "adamax": Adamax, "Adamax": Adamax}
 
 
 @pytest.mark.parametrize("name", REGISTRY)
@@ -289,8 +321,8 @@ def test_config_round_trip(name):
 
 
 def test_registry_rejects_unknown_names():
-    with pytest.raises(ValueError, match="unknown optimizer 'adamax'"):
-        optimizers.get("adamax")
+    with pytest.raises(ValueError, match="unknown optimizer 'lion'"):
+        optimizers.get("lion")
     with pytest.raises(TypeError, match="get expects an optimizer name"):
         optimizers.get(3)
 

@@ -39,7 +39,7 @@ def initial_gradient_norms(build, data, settings, seed):
     loss = model.loss(data.y_train[batch], model(data.x_train[batch], training=True))
     loss.backward()
     kernels = [layer.kernel for layer in model.layers if isinstance(layer, layers.Dense)]
-    return [float(numpy.linalg.norm(kernel.grad)) for kernel in kernels]
+    return [float(numpy.linalg.norm(kernel.grad.numpy())) for kernel in kernels]
 
 
 def run(settings, names=ACTIVATIONS):

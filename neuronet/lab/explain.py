@@ -122,7 +122,11 @@ def autograd(network):
     kernels, biases = _leaves(network)
     error = error_tensor(network, kernels, biases)
     error.backward()
-    return error.item(), [k.grad for k in kernels], [b.grad for b in biases]
+    return error.item(), [_array(k.grad) for k in kernels], [_array(b.grad) for b in biases]
+
+
+def _array(grad):
+    return None if grad is None else grad.numpy()
 
 
 def _leaves(network):

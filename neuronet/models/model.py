@@ -1,7 +1,8 @@
 """``Model``: a layer made of layers, that can also train itself (``compile``/``fit``).
 
 Subclass it, create the layers as attributes in ``__init__`` and compute in
-``call(x, training=False)``; the model finds its layers (and nested models)
+``call(x, training=False)`` (or PyTorch's ``forward(x)``); the model finds its layers
+(and nested models)
 through its attributes, in the order they were set, for ``layers``,
 ``weights``, ``summary`` and the optimizer.
 
@@ -18,12 +19,24 @@ Example:
     ...               metrics=["accuracy"])
     >>> history = model.fit(x, y, epochs=5)
 """
+import threading
+
 from neuronet import backend, execution, io
 from neuronet.layers import Layer
 from neuronet.layers.base import without_repeats
 from neuronet.models.summary import summarize
 from neuronet.models.training import Trainer
 from neuronet.tensor import no_grad
+
+
+class _Running(threading.local):
+    """The model calls running in this thread (per thread: one thread may predict while
+    another trains): their ids, and the mode of the innermost (None outside any)."""
+    mode = None
+    models = frozenset()
+
+
+_running = _Running()
 
 
 class Model(Trainer, Layer):
@@ -51,7 +64,40 @@ class Model(Trainer, Layer):
         Trainer.__init__(self)
 
     def call(self, x, training=False):
-        raise NotImplementedError(f"{type(self).__name__} must define call(x, training=False)")
+        """The subclass's ``forward(x)`` if it defines one (PyTorch's name), which reads
+        ``self.training`` for the mode."""
+        forward = getattr(self, "forward", None)
+        if forward is None:
+            raise NotImplementedError(f"{type(self).__name__} must define call(x, "
+                                      "training=False) or forward(x)")
+        return forward(x)
+
+    # --- PyTorch's modes -----------------------------------------------------
+    _mode = False  # set by train()/eval()
+
+    @property
+    def training(self):
+        """The mode: of the call running now in this thread if there is one (what
+        ``forward`` reads), else the one ``train()``/``eval()`` set (False at first)."""
+        if id(self) in _running.models:
+            return _running.mode
+        return self._mode
+
+    def train(self, mode=True):
+        """Make ``model(x)`` without ``training=`` run in training mode, here and in the
+        models inside it, as PyTorch's ``module.train()``; returns the model.
+        ``model(x, training=...)`` still wins (a model inside runs in the mode of the call
+        it runs in), and ``fit`` trains either way. A layer called in ``forward`` gets the
+        mode when passed it: ``self.dropout(x, training=self.training)``."""
+        self._mode = bool(mode)
+        for layer in self.layers:
+            if isinstance(layer, Model):
+                layer.train(mode)
+        return self
+
+    def eval(self):
+        """Make ``model(x)`` without ``training=`` run in inference mode (the default)."""
+        return self.train(False)
 
     # --- layers --------------------------------------------------------------
     _plan = None
@@ -71,9 +117,18 @@ class Model(Trainer, Layer):
         # ``call`` is the subclass's own code, in any order: only the BLAS hold is planned.
         return execution.Plan(self._planned_layers(), chain=False)
 
-    def __call__(self, x, training=False):
-        with self.execution_plan.running():
-            return Layer.__call__(self, x, training=training)
+    def __call__(self, x, training=None):
+        """``call`` on x. ``training`` None: the mode of the model call this one runs in,
+        else the one ``train()``/``eval()`` set."""
+        if training is None:
+            training = self._mode if _running.mode is None else _running.mode
+        outer = _running.mode, _running.models
+        _running.mode, _running.models = training, outer[1] | {id(self)}
+        try:
+            with self.execution_plan.running():
+                return Layer.__call__(self, x, training=training)
+        finally:
+            _running.mode, _running.models = outer
 
     @property
     def layers(self):

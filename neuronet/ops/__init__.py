@@ -57,6 +57,9 @@ from neuronet.ops.no_gradient import (arange, argmax, argmin, ceil, convert_to_n
                                       logical_not, logical_or, not_equal, one_hot, ones,
                                       ones_like, round, sign, stop_gradient, zeros, zeros_like)
 
+# PyTorch's names for losses (torch.nn.functional), for loops written the PyTorch way.
+from neuronet.ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+
 # Keras' spellings of the primitives above.
 absolute = abs
 amax, amin = max, min

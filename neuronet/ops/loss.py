@@ -82,7 +82,7 @@ def _float_target(op, target, like):
         if target.dtype != like.dtype:
             target = cast(target, like.dtype)
     else:
-        target = Tensor(xp.asarray(target, dtype=like.dtype))
+        target = Tensor(target, dtype=like.dtype)  # Tensor(array) alone would be floatx
     if target.shape != like.shape:
         raise ValueError(f"{op}: target shape {target.shape} does not match the input's "
                          f"shape {like.shape}")
@@ -172,3 +172,48 @@ def categorical_cross_entropy(probabilities, target, epsilon=1e-7, reduction="me
     p = probabilities / reduce.sum(probabilities, axis=-1, keepdims=True)
     p = clip(p, epsilon, 1 - epsilon)
     return _reduced(-reduce.sum(target * log(p), axis=-1), reduction)
+
+
+# --- PyTorch's names (torch.nn.functional) ------------------------------------------------
+def cross_entropy(input, target, reduction="mean"):
+    """``torch.nn.functional.cross_entropy``: softmax cross-entropy on logits, classes on
+    axis 1.
+
+    loss_i = logsumexp(z_i) - z_i[y_i] for class indices y, or logsumexp(z_i) - sum_c
+    t_ic z_ic for probabilities t; the same fused op as ``softmax_cross_entropy``, which
+    keeps classes on the last axis.
+
+    Args:
+        input: logits (C,), (N, C) or (N, C, d1, ...).
+        target: integer class indices (), (N,) or (N, d1, ...), or probabilities of the
+            input's shape.
+        reduction: 'mean' (over all N * d1 * ... samples), 'sum' or 'none'.
+
+    PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing`` are not supported.
+    """
+    logits = as_tensor(input)
+    if logits.ndim > 2:
+        axes = (0,) + tuple(range(2, logits.ndim)) + (1,)
+        logits = logits.transpose(axes)
+        if isinstance(target, Tensor) and not _is_integer(target):
+            target = target.transpose(axes)
+        elif not _is_integer(target):
+            target = xp.transpose(xp.asarray(target), axes)  # cast to the logits' dtype later
+    return softmax_cross_entropy(logits, target, reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """``torch.nn.functional.mse_loss``: (x - t)^2 elementwise, reduced by ``reduction``;
+    d/dx = 2 (x - t) (divided by the element count for 'mean'). ``target`` must have the
+    input's shape (PyTorch broadcasts it, with a warning)."""
+    op = "mse_loss"
+    _check_reduction(op, reduction)
+    x = as_tensor(input)
+    difference = x - _float_target(op, target, x)
+    return _reduced(difference * difference, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """``torch.nn.functional.binary_cross_entropy_with_logits``: the fused, stable
+    ``sigmoid_binary_cross_entropy`` under PyTorch's name."""
+    return sigmoid_binary_cross_entropy(input, target, reduction)

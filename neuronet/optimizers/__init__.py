@@ -12,9 +12,18 @@ Example:
     >>> loss.backward()
     >>> opt.step(model.trainable_weights)
     >>> opt.zero_grad(model.trainable_weights)
+
+Or the PyTorch way (PyTorch's argument names and defaults, see ``torch_form``)::
+
+    >>> opt = Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    >>> opt.zero_grad(); loss.backward(); opt.step()
+
+``learning_rate`` may be a schedule of ``schedules`` (``ExponentialDecay``,
+``PiecewiseConstantDecay``, ``CosineDecay``).
 """
-from neuronet.optimizers.adam import Adam, AdamW
+from neuronet.optimizers.adam import Adam, Adamax, AdamW, Nadam
 from neuronet.optimizers.adaptive import Adadelta, Adagrad, RMSprop
+from neuronet.optimizers import schedules
 from neuronet.optimizers.optimizer import Optimizer
 from neuronet.optimizers.sgd import SGD, Momentum
 from neuronet.registry import Registry
@@ -29,7 +38,7 @@ def register(cls=None, name=None, aliases=()):
     return OPTIMIZERS.register(cls, name, aliases)
 
 
-for _cls in (SGD, Momentum, Adagrad, RMSprop, Adadelta, Adam, AdamW):
+for _cls in (SGD, Momentum, Adagrad, RMSprop, Adadelta, Adam, AdamW, Nadam, Adamax):
     register(_cls)
 
 

@@ -1,4 +1,4 @@
-"""Adam and AdamW: bias-corrected first and second moment estimates."""
+"""The Adam family: Adam, AdamW, Nadam, Adamax (bias-corrected moment estimates)."""
 import math
 
 from neuronet.backend import xp
@@ -24,6 +24,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    torch_defaults = {"epsilon": 1e-8}
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=0.0, clipnorm=None):
@@ -73,6 +74,7 @@ class AdamW(Adam):
     """
 
     name = "adamw"
+    torch_defaults = {"epsilon": 1e-8, "weight_decay": 1e-2}
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None):
@@ -84,3 +86,111 @@ class AdamW(Adam):
         if self.weight_decay:
             param *= 1.0 - self.learning_rate * self.weight_decay
         return grad
+
+
+class Nadam(Optimizer):
+    """Nadam: Adam with Nesterov momentum, and a warming-up momentum schedule.
+
+    Rule (``torch.optim.NAdam``; Dozat 2016, "Incorporating Nesterov Momentum into
+    Adam"), at step t of this parameter, with psi = momentum_decay::
+
+        mu_t = beta_1 * (1 - 0.5 * 0.96**(t * psi)),  P_t = mu_1 * ... * mu_t
+        m = m + (1 - beta_1) * (g - m);  v = beta_2 * v + (1 - beta_2) * g * g
+        d = sqrt(v / (1 - beta_2**t)) + eps
+        p = p - lr * (1 - mu_t) / (1 - P_t) * g / d
+              - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
+
+    Defaults are Keras' (lr 1e-3, eps 1e-7); PyTorch's lr is 2e-3 and its eps 1e-8.
+    ``P_t`` is a number of each parameter's state (``mu_product``), as in PyTorch.
+    """
+
+    name = "nadam"
+    torch_defaults = {"learning_rate": 2e-3, "epsilon": 1e-8}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 momentum_decay=0.004, weight_decay=0.0, clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, epsilon)
+        self.beta_1 = self._checked("beta_1 value", beta_1, 0.0, 1.0, open_high=True)
+        self.beta_2 = self._checked("beta_2 value", beta_2, 0.0, 1.0, open_high=True)
+        self.momentum_decay = self._checked("momentum_decay value", momentum_decay, 0.0)
+
+    def create_slots(self, param):
+        return {"momentum": xp.zeros_like(param), "velocity": xp.zeros_like(param),
+                "mu_product": 1.0}
+
+    def _mu(self, t):
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def advance(self, state):
+        state["mu_product"] *= self._mu(state["step"])
+
+    def update(self, param, grad, state):
+        m, v, step = state["momentum"], state["velocity"], scratch("nadam", param.shape,
+                                                                   param.dtype)
+        t, mu_product = state["step"], state["mu_product"]
+        mu, mu_next = self._mu(t), self._mu(t + 1)
+        xp.subtract(grad, m, out=step)
+        step *= 1.0 - self.beta_1
+        m += step
+        v *= self.beta_2
+        xp.multiply(grad, grad, out=step)
+        step *= 1.0 - self.beta_2
+        v += step
+        denominator = scratch("nadam.denominator", param.shape, param.dtype)
+        xp.divide(v, 1.0 - self.beta_2 ** t, out=denominator)
+        xp.sqrt(denominator, out=denominator)
+        denominator += self.epsilon
+        xp.divide(grad, denominator, out=step)
+        step *= self.learning_rate * (1.0 - mu) / (1.0 - mu_product)
+        param -= step
+        xp.divide(m, denominator, out=step)
+        step *= self.learning_rate * mu_next / (1.0 - mu_product * mu_next)
+        param -= step
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "momentum_decay": self.momentum_decay}
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm in place of the running RMS.
+
+    Rule (``torch.optim.Adamax``; Kingma & Ba 2015, "Adam", section 7.1)::
+
+        m = m + (1 - beta_1) * (g - m)
+        u = max(beta_2 * u, |g| + eps)
+        p = p - lr / (1 - beta_1**t) * m / u
+
+    eps sits inside the maximum as in PyTorch (Keras divides by u + eps). Defaults are
+    Keras' (lr 1e-3, eps 1e-7); PyTorch's lr is 2e-3 and its eps 1e-8.
+    """
+
+    name = "adamax"
+    torch_defaults = {"learning_rate": 2e-3, "epsilon": 1e-8}
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, clipnorm=None):
+        super().__init__(learning_rate, weight_decay, clipnorm, epsilon)
+        self.beta_1 = self._checked("beta_1 value", beta_1, 0.0, 1.0, open_high=True)
+        self.beta_2 = self._checked("beta_2 value", beta_2, 0.0, 1.0, open_high=True)
+
+    def create_slots(self, param):
+        return {"momentum": xp.zeros_like(param), "norm": xp.zeros_like(param)}
+
+    def update(self, param, grad, state):
+        m, u, step = state["momentum"], state["norm"], scratch("adamax", param.shape,
+                                                               param.dtype)
+        xp.subtract(grad, m, out=step)
+        step *= 1.0 - self.beta_1
+        m += step
+        u *= self.beta_2
+        xp.abs(grad, out=step)
+        step += self.epsilon
+        xp.maximum(u, step, out=u)
+        xp.divide(m, u, out=step)
+        step *= self.learning_rate / (1.0 - self.beta_1 ** state["step"])
+        param -= step
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}

@@ -18,6 +18,8 @@ class Adagrad(Optimizer):
     """
 
     name = "adagrad"
+    torch_defaults = {"learning_rate": 1e-2, "initial_accumulator_value": 0.0,
+                      "epsilon": 1e-10}
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=0.0, clipnorm=None):
@@ -60,6 +62,8 @@ class RMSprop(Optimizer):
     """
 
     name = "rmsprop"
+    torch_names = {"alpha": "rho"}
+    torch_defaults = {"learning_rate": 1e-2, "rho": 0.99, "epsilon": 1e-8}
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, centered=False,
                  epsilon=1e-7, weight_decay=0.0, clipnorm=None):
@@ -124,6 +128,7 @@ class Adadelta(Optimizer):
     """
 
     name = "adadelta"
+    torch_defaults = {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6}
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=0.0,
                  clipnorm=None):

@@ -4,14 +4,17 @@ import numbers
 
 from neuronet import execution
 from neuronet.backend import xp
-from neuronet.tensor import Tensor
+from neuronet.optimizers import schedules
+from neuronet.optimizers.torch_form import TorchForm, as_param_list
 
 
-class Optimizer:
+class Optimizer(metaclass=TorchForm):
     """Base class: validation, per-parameter state, gradient clipping and the loop.
 
     Args:
-        learning_rate: step size ``lr`` (a plain float, settable between steps).
+        learning_rate: step size ``lr``: a number (settable between steps), or a
+            ``schedules.LearningRateSchedule``, whose value at ``iterations`` (the steps
+            done) is the rate of the next step.
         weight_decay: L2 coefficient ``wd``; the gradient becomes ``g + wd * p``
             (coupled, as in ``torch.optim``; AdamW decouples it).
         clipnorm: if set, each parameter's gradient is rescaled to at most this
@@ -21,9 +24,16 @@ class Optimizer:
     Each step, for every parameter ``p`` with a gradient: clip, add weight decay,
     then ``update(p, g, state)`` in place. Parameters without a gradient are
     skipped and their step count does not advance (as in ``torch.optim``).
+
+    Made the PyTorch way, ``SGD(model.parameters(), lr=0.1)`` (PyTorch's names and
+    defaults, see ``neuronet.optimizers.torch_form``), the optimizer keeps the parameters
+    in ``params`` and ``step()``/``zero_grad()`` take no arguments.
     """
 
     name = "optimizer"
+    params = None  # the parameters given at construction (the PyTorch form)
+    torch_names = {}  # PyTorch's argument names that this class spells otherwise
+    torch_defaults = {}  # PyTorch's defaults where they differ from Keras'
 
     def __init__(self, learning_rate, weight_decay=0.0, clipnorm=None, epsilon=1e-7):
         self.learning_rate = learning_rate
@@ -35,12 +45,24 @@ class Optimizer:
         self._params, self._states, self._index = [], [], {}
         self._pending_slots = None
 
+    _schedule = None
+
     @property
     def learning_rate(self):
+        """The rate of the next step: the number, or the schedule's value now."""
+        if self._schedule is not None:
+            return self._checked("learning rate", self._schedule(self.iterations), 0.0)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._schedule = value
+            return
+        if self._schedule is not None:
+            raise TypeError(f"{type(self).__name__} was made with a learning rate schedule "
+                            f"({type(self._schedule).__name__}), so its learning rate cannot "
+                            "be set (Keras neither)")
         # Stored as a Python float so that float32 updates never upcast.
         self._learning_rate = self._checked("learning rate", value, 0.0)
 
@@ -65,7 +87,7 @@ class Optimizer:
     def build(self, params):
         """Register the parameters not seen before, in order, and create their state."""
         unseen = {}
-        for param in _as_param_list(params, type(self).__name__):
+        for param in as_param_list(params, type(self).__name__):
             if id(param) not in self._index:
                 unseen.setdefault(id(param), param)
         new = list(unseen.values())
@@ -87,10 +109,11 @@ class Optimizer:
 
         One dict per registered parameter, in registration order; arrays are
         copies, so the dict can be saved (safetensors + JSON) while training goes on.
+        A number of the state (see ``advance``) is saved as a 0-d float64 array.
         """
         slots = []
         for state in self._states:
-            arrays = {name: value.copy() for name, value in state.items() if name != "step"}
+            arrays = {name: _saved(value) for name, value in state.items() if name != "step"}
             arrays["step"] = xp.asarray(state["step"], dtype=xp.int64)
             slots.append(arrays)
         return {"iterations": self.iterations, "slots": slots}
@@ -123,6 +146,9 @@ class Optimizer:
             if slot == "step":
                 continue
             array = xp.asarray(saved[slot])
+            if isinstance(expected[slot], float):
+                state[slot] = float(array.item())
+                continue
             if array.shape != param.shape:
                 raise ValueError(f"{name}: slot '{slot}' of parameter {index} expects shape "
                                  f"{param.shape}, got {array.shape}")
@@ -131,13 +157,14 @@ class Optimizer:
         return state
 
     # --- the loop ----------------------------------------------------------
-    def step(self, params):
-        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped).
+    def step(self, params=None):
+        """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped);
+        without ``params``, the ones given at construction.
 
         ``neuronet.execution.run_updates`` runs ``update_each`` on the updates: as it is,
         or in a model's training step split over threads (the same bits).
         """
-        params = _as_param_list(params, type(self).__name__)
+        params = self._given(params, "step")
         self.build(params)
         updates = []
         for param in params:
@@ -148,7 +175,8 @@ class Optimizer:
                                  f"has a gradient of shape {param.grad.shape}")
             state = self._states[self._index[id(param)]]
             state["step"] += 1
-            grad = self.clip_gradient(param.data, param.grad)
+            self.advance(state)
+            grad = self.clip_gradient(param.data, param.grad.data)
             grad = self.apply_weight_decay(param.data, grad)
             updates.append((param.data, grad, state))
         execution.run_updates(self.update_each, updates)
@@ -159,10 +187,24 @@ class Optimizer:
         for param, grad, state in updates:
             self.update(param, grad, state)
 
-    def zero_grad(self, params):
-        """Set every parameter's ``.grad`` to None."""
-        for param in _as_param_list(params, type(self).__name__):
-            param.grad = None
+    def zero_grad(self, params=None, set_to_none=True):
+        """Set every parameter's ``.grad`` to None (``set_to_none=False``: to zeros);
+        without ``params``, the ones given at construction."""
+        for param in self._given(params, "zero_grad"):
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad.zero_()
+
+    def _given(self, params, method):
+        if params is not None:
+            return as_param_list(params, type(self).__name__)
+        if self.params is None:
+            name = type(self).__name__
+            raise TypeError(f"{name}.{method}() needs the parameters: pass them "
+                            f"({method}(model.trainable_weights)), or make the optimizer with "
+                            f"them first: {name}(model.parameters(), lr=...)")
+        return self.params
 
     def clip_gradient(self, param, grad):
         """``g * clipnorm / ||g||`` when ``||g|| > clipnorm`` (Keras' clipnorm), else ``g``."""
@@ -181,6 +223,11 @@ class Optimizer:
         decayed += grad
         return decayed
 
+    def advance(self, state):
+        """Update the state's numbers (not arrays) once per step, before ``update``: the
+        updates may run in pieces (``execution.run_updates``), each reading them. None here;
+        Nadam keeps its product of momentum coefficients this way."""
+
     def update(self, param, grad, state):
         """Change ``param`` (an array) in place from ``grad`` and ``state``."""
         raise NotImplementedError
@@ -188,7 +235,9 @@ class Optimizer:
     # --- config ------------------------------------------------------------
     def get_config(self):
         """The hyperparameters as a JSON-able dict, with the registry ``name``."""
-        return {"name": self.name, "learning_rate": self.learning_rate,
+        learning_rate = (self.learning_rate if self._schedule is None
+                         else schedules.serialize(self._schedule))
+        return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm}
 
     @classmethod
@@ -199,13 +248,13 @@ class Optimizer:
         """
         config = dict(config)
         config.pop("name", None)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
 
-def _as_param_list(params, owner):
-    params = [params] if isinstance(params, Tensor) else list(params)
-    for position, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(f"{owner} expects a list of neuronet Tensors, got "
-                            f"{type(param).__name__} at position {position}")
-    return params
+def _saved(value):
+    """A copy of a state entry as an array: a number of the state as 0-d float64."""
+    if isinstance(value, float):
+        return xp.asarray(value, dtype=xp.float64)
+    return value.copy()

@@ -19,6 +19,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    torch_defaults = {"learning_rate": 1e-3}
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
                  clipnorm=None):

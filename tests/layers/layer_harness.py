@@ -64,8 +64,8 @@ def check_training_step_lowers_loss(layer, x, rng, training, learning_rate=0.1):
     before = loss()
     before.backward()
     for p in parameters:
-        assert p.grad is not None and np.any(p.grad != 0), "a parameter got no gradient"
-        p.data -= np.float32(learning_rate) * p.grad
+        assert p.grad is not None and np.any(p.grad.numpy() != 0), "a parameter got no gradient"
+        p.data -= np.float32(learning_rate) * p.grad.numpy()
     with nn.no_grad():
         after = loss()
     assert after.item() < before.item(), f"loss rose from {before.item()} to {after.item()}"
