@@ -52,6 +52,18 @@ class InputSpec:
                                  f"got shape {shape}")
 
 
+def layers_in_attributes(owner):
+    """The layers held in ``owner``'s attributes (directly or in lists/tuples), in attribute
+    order, each once: how Keras tracks the layers a layer or a subclassed model is made of."""
+    found = []
+    for value in vars(owner).values():
+        if isinstance(value, Layer):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(item for item in value if isinstance(item, Layer))
+    return without_repeats(found)
+
+
 def without_repeats(items, key=id):
     """``items`` without repeats (by ``key``: identity by default), first occurrence kept."""
     seen, result = set(), []
@@ -368,13 +380,7 @@ class Layer:
         """The layers this one is made of, whose weights and losses it holds too: those in
         its attributes (directly or in lists/tuples), in attribute order, as Keras tracks
         them; a Model lists its ``layers``."""
-        found = []
-        for value in vars(self).values():
-            if isinstance(value, Layer):
-                found.append(value)
-            elif isinstance(value, (list, tuple)):
-                found.extend(item for item in value if isinstance(item, Layer))
-        return without_repeats(found)
+        return layers_in_attributes(self)
 
     @property
     def trainable(self):

@@ -23,7 +23,7 @@ import threading
 
 from neuronet import backend, execution, io
 from neuronet.layers import Layer
-from neuronet.layers.base import without_repeats
+from neuronet.layers.base import layers_in_attributes
 from neuronet.models.summary import summarize
 from neuronet.models.training import Trainer
 from neuronet.tensor import no_grad
@@ -133,13 +133,7 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         """The layers held in attributes (directly or in lists/tuples), in attribute order."""
-        found = []
-        for value in vars(self).values():
-            if isinstance(value, Layer):
-                found.append(value)
-            elif isinstance(value, (list, tuple)):
-                found.extend(item for item in value if isinstance(item, Layer))
-        return without_repeats(found)
+        return layers_in_attributes(self)
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by position in ``layers``."""
