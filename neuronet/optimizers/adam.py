@@ -6,6 +6,18 @@ from neuronet.ops.workspace import scratch
 from neuronet.optimizers.optimizer import Optimizer
 
 
+
+def update_moments(grad, m, v, beta_1, beta_2, scratch):
+    """Adam's running moments, in place: m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2
+    (``scratch``: a work array shaped like g)."""
+    xp.subtract(grad, m, out=scratch)
+    scratch *= 1.0 - beta_1
+    m += scratch
+    v *= beta_2
+    xp.multiply(grad, grad, out=scratch)
+    scratch *= 1.0 - beta_2
+    v += scratch
+
 class Adam(Optimizer):
     """Adam: momentum on the gradient, scaled by a running RMS, bias-corrected.
 
@@ -41,13 +53,7 @@ class Adam(Optimizer):
 
     def update(self, param, grad, state):
         m, v, step = state["momentum"], state["velocity"], scratch("adam", param.shape, param.dtype)
-        xp.subtract(grad, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step
-        v *= self.beta_2
-        xp.multiply(grad, grad, out=step)
-        step *= 1.0 - self.beta_2
-        v += step
+        update_moments(grad, m, v, self.beta_1, self.beta_2, scratch=step)
         if self.amsgrad:
             v = xp.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
         t = state["step"]
@@ -129,13 +135,7 @@ class Nadam(Optimizer):
                                                                    param.dtype)
         t, mu_product = state["step"], state["mu_product"]
         mu, mu_next = self._mu(t), self._mu(t + 1)
-        xp.subtract(grad, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step
-        v *= self.beta_2
-        xp.multiply(grad, grad, out=step)
-        step *= 1.0 - self.beta_2
-        v += step
+        update_moments(grad, m, v, self.beta_1, self.beta_2, scratch=step)
         denominator = scratch("nadam.denominator", param.shape, param.dtype)
         xp.divide(v, 1.0 - self.beta_2 ** t, out=denominator)
         xp.sqrt(denominator, out=denominator)
