@@ -128,6 +128,23 @@ def is_shape(value):
     return isinstance(value, tuple) and all(n is None or isinstance(n, int) for n in value)
 
 
+def is_shape_structure(value):
+    """Whether ``value`` is a list or dict of shapes (several inputs), not one shape."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and len(value) > 0 and all(
+        is_shape(item) or is_shape_structure(item) for item in value)
+
+
+def is_data_structure(value):
+    """Whether ``value`` is several inputs: a dict, or a list/tuple of arrays or Tensors
+    (or of such structures); a list of numbers is one input's values."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        hasattr(item, "shape") or is_data_structure(item) for item in value)
+
+
 def flatten_shapes(shapes):
     """The shapes of a structure of shapes (a shape is a leaf, not a tuple to flatten)."""
     if is_shape(shapes):
