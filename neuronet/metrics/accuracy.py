@@ -105,10 +105,10 @@ class ShapeChosenAccuracy(_StateInAttributes):
     def reset_state(self):
         self.chosen = None
 
-    def update_state(self, y_true, y_pred):
+    def update_state(self, y_true, y_pred, sample_weight=None):
         if self.chosen is None:
             self.chosen = self._choose(targets.as_array(y_true), targets.as_array(y_pred))
-        self.chosen.update_state(y_true, y_pred)
+        self.chosen.update_state(y_true, y_pred, sample_weight=sample_weight)
 
     def _choose(self, y_true, y_pred):
         if _is_binary(y_pred):

@@ -1,7 +1,8 @@
 """Metrics read from a confusion matrix: precision, recall, F1 (binary or macro-averaged)."""
 from neuronet import targets
 from neuronet.backend import xp
-from neuronet.metrics.base import _is_binary, _same_length, _StateInAttributes
+from neuronet.metrics.base import (_broadcast_weights, _is_binary, _same_length,
+                                   _StateInAttributes)
 
 
 def class_labels(y_true, y_pred, threshold=0.5, metric="metric"):
@@ -23,12 +24,14 @@ def class_labels(y_true, y_pred, threshold=0.5, metric="metric"):
     return true.reshape(-1), xp.argmax(y_pred, axis=-1).reshape(-1)
 
 
-def confusion_matrix(y_true, y_pred, num_classes):
+def confusion_matrix(y_true, y_pred, num_classes, sample_weight=None):
     """Counts ``m[i, j]`` of samples of true class ``i`` predicted as class ``j``.
 
     Args:
         y_true, y_pred: integer labels in ``[0, num_classes)``, same shape.
         num_classes: C; the result has shape (C, C) and integer counts.
+        sample_weight: one weight per label: ``m[i, j]`` is then the sum of the weights
+            (floats) instead of the count.
 
     Example:
         >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2)
@@ -44,7 +47,12 @@ def confusion_matrix(y_true, y_pred, num_classes):
             raise ValueError(f"confusion_matrix expects {what} labels in [0, {num_classes}), "
                              f"got values from {labels.min()} to {labels.max()}")
     flat = y_true.astype(xp.int64) * num_classes + y_pred.astype(xp.int64)
-    return xp.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    weights = None if sample_weight is None else targets.as_array(sample_weight).reshape(-1)
+    if weights is not None and weights.shape != flat.shape:
+        raise ValueError(f"confusion_matrix expects one sample_weight per label, got "
+                         f"{weights.size} weights for {flat.size} labels")
+    counts = xp.bincount(flat, weights=weights, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
 
 
 class _ConfusionMetric(_StateInAttributes):
@@ -62,12 +70,18 @@ class _ConfusionMetric(_StateInAttributes):
     def reset_state(self):
         self.matrix, self.binary = None, None
 
-    def update_state(self, y_true, y_pred):
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch; with ``sample_weight`` (one weight per sample) every count is a sum
+        of weights: TP = sum_i w_i [true_i = pred_i = c], ... (Keras' weighted counts)."""
         y_pred = targets.as_array(y_pred)
         binary = _is_binary(y_pred)
         num_classes = 2 if binary else y_pred.shape[-1]
-        true, predicted = class_labels(y_true, y_pred, self.threshold, type(self).__name__)
-        batch = confusion_matrix(true, predicted, num_classes)
+        name = type(self).__name__
+        true, predicted = class_labels(y_true, y_pred, self.threshold, name)
+        if sample_weight is not None:
+            per_sample = xp.empty((len(y_pred), true.size // max(len(y_pred), 1)))
+            sample_weight = _broadcast_weights(name, sample_weight, per_sample).reshape(-1)
+        batch = confusion_matrix(true, predicted, num_classes, sample_weight).astype(xp.float64)
         if self.matrix is None:
             self.matrix, self.binary = batch, binary
         elif self.matrix.shape != batch.shape:
