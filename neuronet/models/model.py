@@ -87,8 +87,8 @@ class Model(Trainer, Layer):
         """Make ``model(x)`` without ``training=`` run in training mode, here and in the
         models inside it, as PyTorch's ``module.train()``; returns the model.
         ``model(x, training=...)`` still wins (a model inside runs in the mode of the call
-        it runs in), and ``fit`` trains either way. A layer called in ``forward`` gets the
-        mode when passed it: ``self.dropout(x, training=self.training)``."""
+        it runs in), and ``fit`` trains either way. A layer called in ``forward`` without
+        ``training=`` runs in the mode of the model's call (Keras)."""
         self._mode = bool(mode)
         for layer in self.layers:
             if isinstance(layer, Model):
