@@ -90,8 +90,13 @@ class OpLayer(Layer):
         dtypes = self._input_dtypes or [self.dtype] * len(input_shapes)
         zeros = [Tensor(numpy.zeros([size if n is None else n for n in shape],
                                     dtype=dtype)) for shape, dtype in zip(input_shapes, dtypes)]
-        with no_grad(), numpy.errstate(all="ignore"):
-            output = self.call(zeros)
+        try:
+            with no_grad(), numpy.errstate(all="ignore"):
+                output = self.call(zeros)
+        except (ValueError, TypeError, IndexError) as error:
+            shapes = " and ".join(str(tuple(shape)) for shape in input_shapes)
+            raise ValueError(f"{self.describe()} (ops.{self.op}) cannot take inputs of shapes "
+                             f"{shapes}: {error}") from None
         self._several_outputs = isinstance(output, (list, tuple))
         return [tuple(tensor.shape) for tensor in graph.flatten(output)]
 

@@ -109,3 +109,10 @@ def test_ops_on_data_are_untouched_and_mixing_data_with_a_graph_is_allowed(rng):
     shift = nn.tensor([[1.0, -1.0]])
     model = nn.Model(x, ops.maximum(x + shift, 0.0))
     np.testing.assert_array_equal(model(np.array([[0.5, 0.5]])).numpy(), [[1.5, 0.0]])
+
+
+def test_operands_that_do_not_broadcast_name_the_op_layer_and_both_shapes():
+    a, b = nn.Input((3,)), nn.Input((4,))
+    with pytest.raises(ValueError, match=r"OpLayer 'add\w*' \(ops.add\) cannot take inputs of "
+                                         r"shapes \(None, 3\) and \(None, 4\)"):
+        a + b
