@@ -13,6 +13,7 @@ from neuronet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
 from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
                                            RandomZoom, Rescaling)
 from neuronet.layers.lambda_layer import Lambda
+from neuronet.layers.op_layer import OpLayer
 from neuronet.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                      Subtract, add, average, concatenate, dot, maximum, minimum,
                                      multiply, subtract)

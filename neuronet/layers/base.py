@@ -4,6 +4,7 @@ import contextlib
 import functools
 import inspect
 import re
+import threading
 
 from neuronet import backend, initializers, ops, regularizers
 from neuronet.layers import node as graph
@@ -76,6 +77,30 @@ def without_repeats(items, key=id):
 
 # The layer whose call is the outermost one running (Keras 3's entry layer), or None.
 _entry_layer = None
+
+
+class _CallMode(threading.local):
+    """The ``training`` mode of the innermost layer call running in this thread (None
+    outside any): a layer called without ``training`` inside another's call runs in it."""
+    training = None
+
+
+_call_mode = _CallMode()
+
+
+def current_training():
+    """The mode of the layer call running now in this thread, None outside any call."""
+    return _call_mode.training
+
+
+@contextlib.contextmanager
+def call_mode(training):
+    """Run the block as inside a layer call of mode ``training``."""
+    outer, _call_mode.training = _call_mode.training, training
+    try:
+        yield
+    finally:
+        _call_mode.training = outer
 
 # neuronet's first form of add_weight, positional: add_weight(name, shape, initializer).
 _POSITIONAL_FORM = ("name", "shape", "initializer", "trainable")
@@ -166,8 +191,10 @@ class Layer:
     # --- building ------------------------------------------------------------
     def build(self, input_shape):
         """Make the weights for ``input_shape`` (batch None). A subclass's build may end
-        with ``super().build(input_shape)`` or not: either way the layer is built after it."""
-        self.input_shape = _batchless(input_shape)
+        with ``super().build(input_shape)`` or not: either way the layer is built after it.
+        A structure of shapes (a list or dict: several inputs) is kept as it is."""
+        self.input_shape = input_shape if graph.is_shape_structure(input_shape) else (
+            _batchless(input_shape))
         self.built = True
 
     def add_weight(self, *args, **kwargs):
@@ -300,24 +327,37 @@ class Layer:
     def input_spec(self):
         """What inputs must look like. By default: the rank and every fixed size
         (batch excepted) of the shape the layer was built for."""
-        if self.input_shape is None:
+        if self.input_shape is None or not graph.is_shape(self.input_shape):
             return InputSpec()
         fixed = {axis: n for axis, n in enumerate(self.input_shape) if axis > 0}
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
-    def __call__(self, x, training=False):
+    def __call__(self, x, training=None):
         """``call`` on x (converted, checked, the layer built on the first call); on symbolic
         tensors (an ``Input`` or a layer's output), a node of a layer graph instead
-        (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it."""
+        (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it; None
+        (not given): the mode of the layer call this one runs in (Keras), else False.
+        x may be a list or dict of arrays for a layer whose ``call`` takes one."""
         if graph.is_symbolic(x):
             return graph.call_symbolic(self, x)
-        with self._call_context():
-            x = self._prepared_input(x)
-            if _call_takes_training(type(self)):
-                outputs = self.call(x, training=training)
-            else:
-                outputs = self.call(x)
-            return self._apply_activity_regularizer(outputs)
+        if training is None:
+            training = bool(_call_mode.training)
+        outer, _call_mode.training = _call_mode.training, training
+        try:
+            with self._call_context():
+                x = self._prepared_input(x)
+                if _entry_layer is self:  # the outermost call forgets the last one's losses
+                    self._clear_losses()
+                outputs = self._own_call(x, training)
+                return self._apply_activity_regularizer(outputs)
+        finally:
+            _call_mode.training = outer
+
+    def _own_call(self, x, training):
+        """``call(x, training=training)``, or ``call(x)`` when it takes no ``training``."""
+        if _call_takes_training(type(self)):
+            return self.call(x, training=training)
+        return self.call(x)
 
     @property
     def input(self):
@@ -338,14 +378,28 @@ class Layer:
 
     def _prepared_input(self, x):
         """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the
-        layer on its first call. The outermost call clears the losses of the last one."""
-        x = self._to_input_tensor(x)
-        self.input_spec().check(self, x.shape)
+        layer on its first call. A list or dict of arrays (several inputs): each as a
+        Tensor, built for the structure of their shapes."""
+        if graph.is_data_structure(x):
+            x = graph.map_structure(self._to_leaf_tensor, x)
+            shape = graph.map_structure(lambda tensor: _batchless(tensor.shape), x)
+        else:
+            x = self._to_input_tensor(x)
+            self.input_spec().check(self, x.shape)
+            shape = _batchless(x.shape)
         if not self.built:
-            self.build(self.input_shape or _batchless(x.shape))
-        if _entry_layer in (None, self):
-            self._clear_losses()
+            self.build(self.input_shape or shape)
         return x
+
+    def _to_leaf_tensor(self, x):
+        """One input of several: floats in the layer's dtype, integers (token ids, labels)
+        kept integer, as Keras casts only floating inputs."""
+        kind = getattr(getattr(x, "dtype", None), "kind", None)
+        if isinstance(x, Tensor) and kind != "f":
+            return x
+        if kind in ("i", "u", "b"):
+            return Tensor(x)
+        return self._to_input_tensor(x)
 
     def _to_input_tensor(self, x):
         if isinstance(x, graph.SymbolicTensor):

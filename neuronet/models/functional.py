@@ -143,14 +143,24 @@ class Functional(Model):
         prepared = []
         for tensor, value in zip(self.inputs, flat):
             value = tensor.layer._to_input_tensor(value)
-            try:
-                _spec_of(tensor).check(self, value.shape)
-            except ValueError as error:
-                if len(self.inputs) == 1:
-                    raise
-                raise ValueError(f"{error} (input {tensor.name!r})") from None
+            self._check_input_shape(tensor, value.shape)
             prepared.append(value)
         return prepared
+
+    def _check_input_shape(self, tensor, shape):
+        try:
+            _spec_of(tensor).check(self, shape)
+        except ValueError as error:
+            if len(self.inputs) == 1:
+                raise
+            raise ValueError(f"{error} (input {tensor.name!r})") from None
+
+    def _check_inputs(self, x, method):
+        """fit/evaluate/predict's data, before any batch runs: as many inputs as the model
+        has (a list in order, or a dict by Input name), each fitting its Input."""
+        super()._check_inputs(x, method)
+        for tensor, value in zip(self.inputs, self._flat_inputs(x)):
+            self._check_input_shape(tensor, value.shape)
 
     def _flat_inputs(self, inputs):
         names = self.input_names

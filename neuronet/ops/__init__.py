@@ -23,6 +23,10 @@ arrays) are Tensors with no history (``ops.no_gradient``). ``keras.ops.shape(x)`
 ``x.shape`` here: the name ``neuronet.ops.shape`` is the module of shape ops, which
 ``neuronet.tensor`` imports by that name (``ops.no_gradient.shape`` is the function).
 
+On the symbolic tensors of a layer graph (``Input``, a layer's output) these ops, and
+``+ - * / ** @``, unary ``-`` and indexing, record an op layer of the graph
+(``layers.OpLayer``; ``neuronet.ops.symbolic``) instead of computing.
+
 Not covered (no op yet): einsum, tensordot, dot, outer, prod, cumprod, top_k, sort,
 argsort, take_along_axis, erf, log1p, expm1, rsqrt, reciprocal, relu6, hard_sigmoid,
 linspace, meshgrid, tril, triu, diag, any, all, count_nonzero, isnan, isfinite,
@@ -68,3 +72,10 @@ multiply = mul
 negative = neg
 subtract = sub
 swish = silu
+
+# On a layer graph's symbolic tensors these record a node instead of computing.
+from neuronet.ops.symbolic import SYMBOLIC_OPS, on_placeholders  # noqa: E402
+
+for _name in SYMBOLIC_OPS:
+    globals()[_name] = on_placeholders(_name, globals()[_name])
+del _name
