@@ -60,7 +60,7 @@ def check_export(model, input_shapes=None, opset=17, seed=1, batches=BATCHES):
         input_shapes = [tuple(item.shape[1:]) for item in declared]
     rng = np.random.default_rng(seed)
     for batch in batches:
-        xs = [rng.standard_normal((batch,) + tuple(shape)).astype(np.float32)
+        xs = [rng.standard_normal((batch,) + tuple(shape)).astype(model.dtype)
               for shape in input_shapes]
         got = session.run(None, {item.name: x for item, x in zip(declared, xs)})
         expected = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)

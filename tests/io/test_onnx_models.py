@@ -6,6 +6,7 @@ import onnx
 import pytest
 
 from onnx_harness import check_export, op_types, randomize, session_of
+import neuronet as nn
 from neuronet import Input, Model, architectures, layers, ops
 from neuronet.io.onnx import OnnxExportError, to_onnx
 from neuronet.models import Sequential
@@ -107,6 +108,15 @@ def test_later_opsets_export(opset):
                                   layers.GlobalAveragePooling2D(), layers.Dense(2)]))
     proto = check_export(model, opset=opset)
     assert proto.opset_import[0].version == opset
+
+
+def test_a_float64_model_exports_as_double():
+    """(onnxruntime has no float64 kernels for Conv, the pools or Elu, say.)"""
+    nn.set_floatx("float64")
+    model = randomize(Sequential([Input((6,)), layers.Dense(4, activation="tanh"),
+                                  layers.LayerNormalization(), layers.Dense(2)]))
+    proto = check_export(model)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
 
 
 def test_export_onnx_writes_a_file(tmp_path):
