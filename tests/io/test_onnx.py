@@ -6,6 +6,7 @@ import pytest
 from onnx_harness import check_export, op_types, randomize
 from neuronet import Input, Model, layers
 from neuronet.models import Sequential
+from neuronet.models.functional import Functional
 
 ACTIVATIONS = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus",
                "softmax", "log_softmax"]
@@ -169,3 +170,27 @@ def test_merge_layer_layouts_need_no_transposes_between_convs():
     """Two conv branches added stay NCHW: a Transpose per input in, one for the output."""
     proto = check_export(MERGES["add_images_after_convs"]())
     assert op_types(proto).count("Transpose") == 3
+
+
+REFUSED = {layers.Lambda}  # Python code: no graph can hold it
+STRUCTURAL = {layers.InputLayer}  # the graph's inputs
+
+
+def test_every_layer_class_of_neuronet_layers_has_a_converter():
+    """A layer type added to neuronet.layers without an ONNX converter fails here: write
+    one (neuronet/io/onnx/<family>.py) and a case above, or list it as refused."""
+    from neuronet.io.onnx import CONVERTERS
+
+    classes = {obj for obj in vars(layers).values()
+               if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not
+               layers.Layer}
+    assert sorted(cls.__name__ for cls in classes - REFUSED - STRUCTURAL - set(CONVERTERS)) == []
+
+
+def test_the_cases_cover_every_converter():
+    from neuronet.io.onnx import CONVERTERS
+
+    covered = {type(layer) for build in [*CASES.values(), *MERGES.values()]
+               for layer in build().layers}
+    nested = {Sequential, Functional}  # models as layers: test_onnx_models.py
+    assert sorted(cls.__name__ for cls in set(CONVERTERS) - covered - nested) == []
