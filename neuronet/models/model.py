@@ -205,6 +205,14 @@ class Model(Trainer, Layer):
         """Write only the weights to a safetensors file, atomically."""
         io.save_weights(self, path)
 
+    def export_onnx(self, path, opset=17):
+        """Write the model as an ONNX file of opset ``opset`` (inputs channels-last as
+        here, a dynamic batch; see ``neuronet.io.onnx``). Needs the onnx package
+        (``pip install 'neuronet[onnx]'``)."""
+        from neuronet.io import onnx as onnx_export  # optional dependency: loaded on use
+
+        onnx_export.export_onnx(self, path, opset=opset)
+
     def load_weights(self, path):
         """Copy the weights of a ``save``/``save_weights`` file into this built model."""
         io.load_weights(self, path)
