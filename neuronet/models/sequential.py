@@ -1,7 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from neuronet import layers as layers_module
 from neuronet import execution
-from neuronet.layers import InputLayer, Layer, SymbolicTensor
+from neuronet.layers import InputLayer, Layer, SymbolicTensor, masks
 from neuronet.models.model import Model
 
 
@@ -75,9 +75,12 @@ class Sequential(Model):
             return (None,) + first._declared_input_shape
         return None
 
-    def call(self, x, training=False):
+    def call(self, x, training=False, mask=None):
         """The layers in turn, as the plan runs them (a Conv2D followed by a MaxPooling2D
-        that its op can apply runs as one op, with the same numbers)."""
+        that its op can apply runs as one op, with the same numbers); each layer's output
+        carries its mask to the next (``mask``: the input's)."""
+        if mask is not None and masks.get_mask(x) is not mask:
+            x = masks.with_mask(x, mask)
         return self.execution_plan.run(x, training=training)
 
     def _planned_layers(self):
