@@ -1,10 +1,8 @@
 """Looking rows up by integer ids: ``embedding`` (torch.nn.functional.embedding's op).
 
 The backward adds each output row's gradient into the row it was read from; an id read
-many times (a frequent word) adds many. ``np.add.at`` does that directly
-(``embedding_backward_reference``, the one to read first); the op sorts the ids once
-and sums each run of equal ids with one ``np.add.reduceat`` instead, far fewer passes
-over memory for long batches of ids. A test compares the two.
+many times (a frequent word) adds many: ``np.add.at``, which accumulates repeated indices
+(plain fancy-index assignment would keep only one of them).
 """
 from neuronet.backend import xp
 from neuronet.ops._utils import as_tensor
@@ -23,23 +21,7 @@ class Embedding(Function):
 
 
 def embedding_backward(ids, gy, rows):
-    """gw[v] = sum of gy[position] over the positions whose id is v: the ids sorted once,
-    each run of equal ids summed by ``np.add.reduceat``."""
-    flat = ids.reshape(-1)
-    columns = gy.shape[ids.ndim:]
-    gy = gy.reshape((flat.size,) + columns)
-    gw = xp.zeros((rows,) + columns, dtype=gy.dtype)
-    if flat.size == 0:
-        return gw
-    order = xp.argsort(flat, kind="stable")
-    ordered = flat[order]
-    starts = xp.flatnonzero(xp.diff(ordered, prepend=ordered[0] - 1))
-    gw[ordered[starts]] = xp.add.reduceat(gy[order], starts, axis=0)
-    return gw
-
-
-def embedding_backward_reference(ids, gy, rows):
-    """gw[v] = sum of gy[position] over the positions whose id is v (``np.add.at``)."""
+    """gw[v] = sum of gy[position] over the positions whose id is v."""
     gw = xp.zeros((rows,) + gy.shape[ids.ndim:], dtype=gy.dtype)
     xp.add.at(gw, ids, gy)
     return gw

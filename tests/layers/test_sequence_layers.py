@@ -330,3 +330,20 @@ def test_tiny_text_classifier_learns(rng):
     assert accuracy() < 0.8  # it has to learn
     model.fit(ids[:500], labels[:500], epochs=5, batch_size=32, verbose=0)
     assert accuracy() >= 0.95
+
+
+def test_a_functional_sequence_model_survives_its_config_and_a_checkpoint(rng, tmp_path):
+    inputs = nn.Input((6,))
+    hidden = layers.Embedding(12, 4, mask_zero=True)(inputs)
+    hidden = layers.TimeDistributed(layers.Dense(3, activation="tanh"))(hidden)
+    outputs = layers.Dense(2)(layers.GlobalAveragePooling1D()(hidden))
+    model = nn.Model(inputs, outputs)
+    ids = rng.integers(0, 12, (5, 6))
+    ids[:, 4:] = 0
+    expected = model(ids).numpy()
+    clone = nn.Functional.from_config(json.loads(json.dumps(model.get_config())))
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone(ids).numpy(), expected)
+    model.save(tmp_path / "functional.safetensors")
+    loaded = nn.io.load_model(tmp_path / "functional.safetensors")
+    np.testing.assert_array_equal(loaded(ids).numpy(), expected)

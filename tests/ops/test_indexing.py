@@ -1,5 +1,4 @@
-"""ops.embedding against torch.nn.functional.embedding and central differences; its
-sorted backward against the np.add.at reference."""
+"""ops.embedding against torch.nn.functional.embedding and central differences."""
 import numpy as np
 import pytest
 import torch
@@ -8,7 +7,6 @@ import torch.nn.functional as F
 from harness import check_against_torch, check_gradients
 import neuronet as nn
 from neuronet import ops
-from neuronet.ops import indexing
 
 
 @pytest.fixture
@@ -34,16 +32,6 @@ def test_embedding_matches_torch(rng, dtype, shape):
 def test_embedding_gradient_matches_central_differences(rng):
     ids = _ids(rng, (3, 5), 6)
     check_gradients(lambda w: ops.embedding(ids, w), [rng.standard_normal((6, 4))], rng)
-
-
-@pytest.mark.parametrize("shape,rows,dim", [((50,), 7, 3), ((8, 30), 1000, 5), ((4, 6), 3, 1),
-                                            ((0,), 4, 2)])
-def test_sorted_backward_equals_add_at_reference(rng, shape, rows, dim):
-    ids = rng.integers(0, rows, shape)
-    gy = rng.standard_normal(shape + (dim,))
-    np.testing.assert_allclose(indexing.embedding_backward(ids, gy, rows),
-                               indexing.embedding_backward_reference(ids, gy, rows),
-                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad", [6, -1])
