@@ -132,3 +132,22 @@ def test_a_mask_given_to_a_model_reaches_its_layers_and_leaves_the_input_alone()
         model(tensor, mask=given)
         np.testing.assert_array_equal(seen.received, given)
         assert masks.get_mask(tensor) is None
+
+
+def test_merge_layers_combine_their_inputs_masks_as_keras():
+    x, _ = _data()
+    first, second = nn.tensor(x), nn.tensor(x)
+    masks.set_mask(first, np.array([[1, 1, 0, 0], [1, 1, 1, 0]], dtype=bool))
+    masks.set_mask(second, np.array([[1, 0, 1, 0], [1, 1, 1, 1]], dtype=bool))
+    both = np.array([[1, 0, 0, 0], [1, 1, 1, 0]], dtype=bool)
+    np.testing.assert_array_equal(masks.get_mask(layers.Add()([first, second])), both)
+    np.testing.assert_array_equal(masks.get_mask(layers.Concatenate()([first, second])), both)
+    plain = nn.tensor(x)
+    np.testing.assert_array_equal(masks.get_mask(layers.Multiply()([first, plain])),
+                                  masks.get_mask(first))
+    joined = layers.Concatenate(axis=1)([first, plain])
+    np.testing.assert_array_equal(masks.get_mask(joined),
+                                  np.concatenate([masks.get_mask(first), np.ones((2, 4), bool)],
+                                                 axis=1))
+    assert masks.get_mask(layers.Add()([nn.tensor(x), nn.tensor(x)])) is None
+    assert masks.get_mask(layers.Dot(axes=2)([first, second])) is None
