@@ -18,3 +18,10 @@ from neuronet.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mi
                                      Subtract, add, average, concatenate, dot, maximum, minimum,
                                      multiply, subtract)
 from neuronet.layers.node import SymbolicTensor
+from neuronet.layers.embedding import Embedding
+from neuronet.layers.masking import Masking
+from neuronet.layers.conv1d import Conv1D
+from neuronet.layers.pooling1d import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
+                                       GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
+                                       MaxPool1D, MaxPooling1D)
+from neuronet.layers.time_distributed import TimeDistributed

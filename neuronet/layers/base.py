@@ -7,6 +7,7 @@ import re
 import threading
 
 from neuronet import backend, initializers, ops, regularizers
+from neuronet.layers import masks
 from neuronet.layers import node as graph
 from neuronet.registry import Registry
 from neuronet.tensor import Tensor
@@ -112,17 +113,17 @@ def _batchless(shape):
     return (None,) + shape[1:] if shape else shape
 
 
-_TAKES_TRAINING = {}  # Layer subclass -> whether its call accepts ``training``
+_ACCEPTS = {}  # (Layer subclass, argument name) -> whether its call accepts it
 
 
-def _call_takes_training(cls):
-    """Whether ``cls.call`` accepts a ``training`` argument (Keras 3 layers may define
-    ``call(self, inputs)``); read once per class."""
-    if cls not in _TAKES_TRAINING:
+def _call_accepts(cls, argument):
+    """Whether ``cls.call`` accepts ``argument`` ('training', 'mask'; Keras 3 layers may
+    define ``call(self, inputs)``); read once per class and argument."""
+    if (cls, argument) not in _ACCEPTS:
         parameters = inspect.signature(cls.call).parameters.values()
-        _TAKES_TRAINING[cls] = any(p.name == "training" or p.kind is p.VAR_KEYWORD
-                                   for p in parameters)
-    return _TAKES_TRAINING[cls]
+        _ACCEPTS[cls, argument] = any(p.name == argument or p.kind is p.VAR_KEYWORD
+                                      for p in parameters)
+    return _ACCEPTS[cls, argument]
 
 
 class Layer:
@@ -158,6 +159,10 @@ class Layer:
         ...     def call(self, x, training=False):
         ...         return x * self.factor
     """
+
+    # Whether the mask of the input still describes the output (``compute_mask``): see
+    # neuronet.layers.masks for how masks travel from layer to layer.
+    supports_masking = False
 
     # The op of neuronet.ops that ``call`` runs ('conv2d', ...), for the plan that runs the
     # layer in a model (neuronet.execution); None: a layer made of other ops.
@@ -332,32 +337,53 @@ class Layer:
         fixed = {axis: n for axis, n in enumerate(self.input_shape) if axis > 0}
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
-    def __call__(self, x, training=None):
+    def __call__(self, x, training=None, mask=None, **kwargs):
         """``call`` on x (converted, checked, the layer built on the first call); on symbolic
         tensors (an ``Input`` or a layer's output), a node of a layer graph instead
         (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it; None
-        (not given): the mode of the layer call this one runs in (Keras), else False.
+        (not given): the mode of the layer call this one runs in (Keras), else False. So
+        does the mask of x (or ``mask``), and the output carries ``compute_mask``'s
+        (``neuronet.layers.masks``). Other keyword arguments go to ``call`` as given.
         x may be a list or dict of arrays for a layer whose ``call`` takes one."""
         if graph.is_symbolic(x):
+            if mask is not None or kwargs:
+                raise TypeError(f"{self.describe()}: in a layer graph a call takes only its "
+                                f"inputs and training=, got {sorted(kwargs) or ['mask']}")
             return graph.call_symbolic(self, x)
         if training is None:
             training = bool(_call_mode.training)
         outer, _call_mode.training = _call_mode.training, training
         try:
             with self._call_context():
+                mask = masks.carried(x) if mask is None else self._explicit_mask(mask)
                 x = self._prepared_input(x)
                 if _entry_layer is self:  # the outermost call forgets the last one's losses
                     self._clear_losses()
-                outputs = self._own_call(x, training)
+                outputs = self._own_call(x, training, mask, kwargs)
+                masks.attach_output_masks(self, x, outputs, mask)
                 return self._apply_activity_regularizer(outputs)
         finally:
             _call_mode.training = outer
 
-    def _own_call(self, x, training):
-        """``call(x, training=training)``, or ``call(x)`` when it takes no ``training``."""
-        if _call_takes_training(type(self)):
-            return self.call(x, training=training)
-        return self.call(x)
+    def _own_call(self, x, training, mask, kwargs):
+        """``call(x, **kwargs)`` with ``training`` and ``mask`` added where ``call`` takes
+        them (a Keras 3 layer may define ``call(self, inputs)``)."""
+        if _call_accepts(type(self), "training"):
+            kwargs["training"] = training
+        if _call_accepts(type(self), "mask"):
+            kwargs["mask"] = mask
+        return self.call(x, **kwargs)
+
+    def _explicit_mask(self, mask):
+        if not _call_accepts(type(self), "mask"):
+            raise TypeError(f"{self.describe()} was given mask=, but its call takes no mask")
+        return masks.as_mask(mask)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output for ``inputs`` carrying ``mask`` (Keras' method; used
+        when ``supports_masking``): ``mask`` unchanged here, as for a layer that works
+        step by step. A layer that changes the steps, or ends them, overrides it."""
+        return mask
 
     @property
     def input(self):
@@ -405,7 +431,11 @@ class Layer:
         if isinstance(x, graph.SymbolicTensor):
             return x  # a call in a layer graph: checked and built for, not computed
         if isinstance(x, Tensor):
-            return x if x.dtype == self.dtype else ops.cast(x, self.dtype)
+            if x.dtype == self.dtype:
+                return x
+            cast = ops.cast(x, self.dtype)
+            masks.set_mask(cast, masks.get_mask(x))  # the mask describes the steps, any dtype
+            return cast
         return Tensor(x, dtype=self.dtype)
 
     def call(self, x, training=False):

@@ -117,9 +117,17 @@ class Model(Trainer, Layer):
         # ``call`` is the subclass's own code, in any order: only the BLAS hold is planned.
         return execution.Plan(self._planned_layers(), chain=False)
 
-    def __call__(self, x, training=None):
+    # The layers inside attach the masks of the outputs (neuronet.layers.masks): the model
+    # adds none of its own, nor warns that it drops one.
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def __call__(self, x, training=None, mask=None, **kwargs):
         """``call`` on x. ``training`` None: the mode of the model call this one runs in,
-        else the one ``train()``/``eval()`` set."""
+        else the one ``train()``/``eval()`` set. ``mask``: attached to the inputs, for the
+        layers inside (Sequential and functional models)."""
         if training is None:
             outer = current_training()
             training = self._mode if outer is None else outer
@@ -127,7 +135,7 @@ class Model(Trainer, Layer):
         _running.models = models | {id(self)}
         try:
             with self.execution_plan.running():
-                return Layer.__call__(self, x, training=training)
+                return Layer.__call__(self, x, training=training, mask=mask, **kwargs)
         finally:
             _running.models = models
 
@@ -168,7 +176,7 @@ class Model(Trainer, Layer):
         kept = [list(layer._losses) for layer in tree]
         try:
             with no_grad(), call_mode(False):
-                return self._own_call(zeros, False)
+                return self._own_call(zeros, False, None, {})
         finally:
             for layer, losses in zip(tree, kept):
                 layer._losses = losses

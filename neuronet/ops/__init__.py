@@ -46,6 +46,8 @@ from neuronet.ops.loss import (binary_cross_entropy, categorical_cross_entropy,
 from neuronet.ops.normalization import batch_norm, layer_norm
 from neuronet.ops.regularization import dropout
 from neuronet.ops.conv import conv2d
+from neuronet.ops.indexing import embedding
+from neuronet.ops.temporal import avg_pool1d, conv1d, max_pool1d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from neuronet.ops.conv_transpose import conv2d_transpose
 from neuronet.ops.spatial import crop2d, global_max_pool2d, pad2d, upsample2d
