@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import TOLERANCE, assert_close
+from harness import TOLERANCE, assert_close, check_gradients
 from layer_harness import (check_config_round_trip, check_layer, check_layer_against_torch,
                            check_layers_gradients)
 import neuronet as nn
@@ -347,3 +347,9 @@ def test_a_functional_sequence_model_survives_its_config_and_a_checkpoint(rng, t
     model.save(tmp_path / "functional.safetensors")
     loaded = nn.io.load_model(tmp_path / "functional.safetensors")
     np.testing.assert_array_equal(loaded(ids).numpy(), expected)
+
+
+def test_masked_average_gradient_matches_central_differences(rng):
+    mask = np.array([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=bool)
+    layer = layers.GlobalAveragePooling1D(dtype="float64")
+    check_gradients(lambda x: layer(x, mask=mask), [rng.standard_normal((3, 4, 2))], rng)
