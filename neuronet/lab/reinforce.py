@@ -39,6 +39,7 @@ class ReinforceSettings:
     hidden: int = 128
     learning_rate: float = 1e-2
     value_baseline: bool = True
+    normalize: bool = False
     entropy: float = 0.0
     gamma: float = 0.99
     window: int = 100
@@ -73,7 +74,9 @@ def add_command(experiments):
     parser.add_argument("--entropy", type=float, metavar="BETA", default=base.entropy,
                         help=f"weight of the entropy bonus (default {base.entropy:g})")
     parser.add_argument("--no-value-baseline", action="store_true",
-                        help="normalised returns only, no learned value baseline")
+                        help="no learned value baseline: normalised returns")
+    parser.add_argument("--normalize", action="store_true",
+                        help="normalise the advantages of the value baseline too")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: " + ", ".join(f"{key.replace('_', ' ')} {value}"
                                                          for key, value in QUICK.items()))
@@ -90,6 +93,7 @@ def command(args):
         raise ValueError(f"lab reinforce: --entropy must be >= 0, got {args.entropy}")
     settings = ReinforceSettings(env=args.env, hidden=args.hidden, learning_rate=args.lr,
                                  value_baseline=not args.no_value_baseline,
+                                 normalize=args.normalize or args.no_value_baseline,
                                  entropy=args.entropy, out=out, **budget)
     results = run(settings)
     print(f"lab reinforce: {results['seconds']:.1f} s; report: {out}/report.md (also "
@@ -135,7 +139,7 @@ def _train_seed(lab, settings, threshold, seed):
     agent = reinforce.seeded_agent(env, seed, hidden=settings.hidden,
                                    lr=settings.learning_rate, value=settings.value_baseline,
                                    value_lr=settings.learning_rate, gamma=settings.gamma,
-                                   entropy=settings.entropy)
+                                   entropy=settings.entropy, normalize=settings.normalize)
 
     def progress(index, episode, history):
         if (index + 1) % 100 == 0:
@@ -201,12 +205,14 @@ def _conclusions(settings, summary, runs):
 def _write_report(lab, settings, summary, runs, conclusions):
     report = lab.report
     report.paragraph(
-        "REINFORCE with a baseline: after each episode, G_t = r_t + gamma G_{t+1}, the "
-        "advantage A_t = G_t - V(s_t) (normalised to mean 0 and standard deviation 1), and "
-        "one Adam step on L = -sum_t log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t)) through "
-        "neuronet's autograd (log_softmax over the policy's logits); the value model V "
-        "takes one Adam step on 1/2 sum_t (V(s_t) - G_t)^2 and bootstraps an episode cut "
-        "at the time limit (G_T = V(s_T)).")
+        "REINFORCE with a baseline: after each episode, the returns G_t = r_t + gamma "
+        "G_{t+1}, the advantages A_t = G_t - b_t, and one Adam step on L = -sum_t "
+        "log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t)) through neuronet's autograd "
+        "(log_softmax over the policy's logits, one forward pass over the episode's "
+        "states). The baseline b_t = V(s_t) is a value model that takes one Adam step on "
+        "1/2 sum_t (V(s_t) - G_t)^2 and bootstraps an episode cut at the time limit "
+        "(G_T = V(s_T)); without it, the returns are normalised to mean 0 and standard "
+        "deviation 1, their mean being the baseline.")
     report.heading("Setup")
     baseline = (f"learned value V(s), Dense({settings.hidden}, relu) -> Dense(1)"
                 if settings.value_baseline else "none (normalised returns only)")
@@ -218,7 +224,7 @@ def _write_report(lab, settings, summary, runs, conclusions):
         ("seeds", f"{settings.seeds} ({', '.join(map(str, settings.seed_list))})"),
         ("policy", f"Dense({settings.hidden}, relu) -> Dense(actions), softmax"),
         ("baseline", baseline),
-        ("advantages", "normalised per episode"),
+        ("advantages", "normalised per episode" if settings.normalize else "as they are"),
         ("optimizer", f"Adam, learning rate {settings.learning_rate:g} (policy and value)"),
         ("discount gamma", f"{settings.gamma:g}"),
         ("entropy weight beta", f"{settings.entropy:g}"),

@@ -5,7 +5,7 @@ pi = softmax(policy(s)):
 
     G_t = r_t + gamma G_{t+1}                     (``returns.discounted_returns``)
     A_t = G_t - b_t                               b_t = V(s_t) (learned) or none
-    A_t <- (A_t - mean A) / std A                 (``normalize``: the batch's own scale)
+    A_t <- (A_t - mean A) / std A                 (``normalize``; without a value model)
     L   = -sum_t log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t))   (``objectives``)
 
 then one step of the policy's optimizer on dL/dtheta (neuronet's autograd, one forward
@@ -84,6 +84,11 @@ class Reinforce:
             baseline b_t = V(s_t), also used to bootstrap truncated episodes.
         value_optimizer: its optimizer (default Adam, learning rate 1e-2).
         normalize: scale the advantages to mean 0 and standard deviation 1 per update.
+            None (default): only without a value model, where it is the baseline (the
+            mean return) and the scale. With a learned baseline the advantages keep their
+            size: scaling the small advantages of a good policy up to 1 magnifies their
+            noise, and on CartPole-v1 it made solved runs fall apart (``neuronet lab
+            reinforce``).
         entropy: the weight beta of the entropy bonus.
         seed: seeds the generator the actions are drawn from.
 
@@ -95,7 +100,7 @@ class Reinforce:
     """
 
     def __init__(self, policy, optimizer=None, gamma=0.99, value=None, value_optimizer=None,
-                 normalize=True, entropy=0.0, seed=0):
+                 normalize=None, entropy=0.0, seed=0):
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"Reinforce expects gamma in [0, 1], got {gamma}")
         if entropy < 0:
@@ -106,7 +111,8 @@ class Reinforce:
         if value is not None:
             self.value_optimizer = value_optimizer or optimizers.Adam(value.parameters(),
                                                                       lr=1e-2)
-        self.gamma, self.normalize, self.entropy = gamma, normalize, entropy
+        self.normalize = value is None if normalize is None else bool(normalize)
+        self.gamma, self.entropy = gamma, entropy
         self.rng = numpy.random.default_rng(seed)
         self._logits = Predictor(policy)
         self._values = None if value is None else Predictor(value)
