@@ -57,3 +57,22 @@ def solved_at(returns, threshold=475.0, window=100):
     means = running_mean(returns, window)[window - 1:]
     reached = numpy.flatnonzero(means >= threshold)
     return int(reached[0]) + window if len(reached) else None
+
+
+def generalized_advantages(rewards, values, gamma, lam, bootstrap=0.0):
+    """GAE(lambda) (Schulman et al. 2016): A_t = sum_k (gamma lambda)^k delta_{t+k} with
+    the temporal-difference errors delta_t = r_t + gamma V(s_{t+1}) - V(s_t), and
+    V(s_T) = bootstrap (0 after a terminal state).
+
+    lambda = 0 gives the one-step actor-critic's delta_t; lambda = 1 gives
+    G_t - V(s_t), REINFORCE's advantage with the same baseline. The value targets are
+    A_t + V(s_t) (the lambda-returns).
+    """
+    values = numpy.asarray(values, dtype=numpy.float64)
+    rewards = numpy.asarray(rewards, dtype=numpy.float64)
+    if values.shape != rewards.shape:
+        raise ValueError(f"generalized_advantages expects one value per reward, got "
+                         f"{values.shape} values for {rewards.shape} rewards")
+    following = numpy.append(values[1:], bootstrap)
+    deltas = rewards + gamma * following - values
+    return discounted_returns(deltas, gamma * lam)
