@@ -1,4 +1,5 @@
-"""``neuronet lab reinforce``: REINFORCE with a baseline on Gymnasium's CartPole-v1.
+"""``neuronet lab reinforce``: REINFORCE with a baseline (or, with ``--agent
+actor-critic``, an advantage actor-critic) on Gymnasium's CartPole-v1.
 
 The course's third kind of learning, "teaching how to play a game": a policy network
 (Dense(128, relu) -> Dense(2), neuronet) learns to balance the pole from the rewards
@@ -22,9 +23,28 @@ import numpy
 
 from neuronet.argtypes import NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from neuronet.lab import common, figures
-from neuronet.rl import envs, reinforce, returns
+from neuronet.rl import actor_critic, envs, reinforce, returns
 
 ANCHOR_EPISODES = 1000  # PyTorch's REINFORCE example solves CartPole within about this
+AGENTS = {"reinforce": "REINFORCE with a baseline", "actor-critic": "advantage actor-critic"}
+METHODS = {
+    "reinforce": (
+        "REINFORCE with a baseline: after each episode, the returns G_t = r_t + gamma "
+        "G_{t+1}, the advantages A_t = G_t - b_t, and one Adam step on L = -sum_t "
+        "log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t)) through neuronet's autograd "
+        "(log_softmax over the policy's logits, one forward pass over the episode's "
+        "states). The baseline b_t = V(s_t) is a value model that takes one Adam step on "
+        "1/2 sum_t (V(s_t) - G_t)^2 and bootstraps an episode cut at the time limit "
+        "(G_T = V(s_T)); without it, the returns are normalised to mean 0 and standard "
+        "deviation 1, their mean being the baseline."),
+    "actor-critic": (
+        "An advantage actor-critic: REINFORCE's update, one Adam step per episode on "
+        "L = -sum_t log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t)) through neuronet's "
+        "autograd, with the critic's GAE(lambda) advantages A_t = sum_k (gamma lambda)^k "
+        "delta_{t+k}, delta_t = r_t + gamma V(s_{t+1}) - V(s_t), in place of the "
+        "Monte-Carlo G_t - V(s_t); the critic V takes one Adam step on "
+        "1/2 sum_t (V(s_t) - (A_t + V(s_t)))^2."),
+}
 QUICK = {"episodes": 30, "seeds": 1, "evaluation_episodes": 5}
 
 
@@ -33,6 +53,7 @@ class ReinforceSettings:
     """The budget and the agent of one run (the command line's options)."""
 
     env: str = "CartPole-v1"
+    agent: str = "reinforce"
     episodes: int = 2000
     seeds: int = 3
     evaluation_episodes: int = 100
@@ -42,6 +63,7 @@ class ReinforceSettings:
     normalize: bool = False
     entropy: float = 0.0
     gamma: float = 0.99
+    lam: float = 0.95
     window: int = 100
     out: str = "lab"
 
@@ -57,6 +79,9 @@ def add_command(experiments):
                                                       "Gymnasium's CartPole-v1")
     parser.add_argument("--env", default=base.env, help=f"a Gymnasium environment with "
                         f"discrete actions (default {base.env})")
+    parser.add_argument("--agent", choices=AGENTS, default=base.agent,
+                        help="REINFORCE with a baseline, or an actor-critic with GAE(lambda "
+                             f"{base.lam:g}) advantages (default {base.agent})")
     parser.add_argument("--episodes", type=POSITIVE_INT, metavar="N", default=base.episodes,
                         help=f"at most N episodes per seed; a seed stops when solved "
                              f"(default {base.episodes})")
@@ -91,7 +116,11 @@ def command(args):
                                        "evaluation_episodes": args.evaluation_episodes}
     if args.entropy < 0:
         raise ValueError(f"lab reinforce: --entropy must be >= 0, got {args.entropy}")
-    settings = ReinforceSettings(env=args.env, hidden=args.hidden, learning_rate=args.lr,
+    if args.agent == "actor-critic" and args.no_value_baseline:
+        raise ValueError("lab reinforce: the actor-critic needs its critic: drop "
+                         "--no-value-baseline")
+    settings = ReinforceSettings(env=args.env, agent=args.agent, hidden=args.hidden,
+                                 learning_rate=args.lr,
                                  value_baseline=not args.no_value_baseline,
                                  normalize=args.normalize or args.no_value_baseline,
                                  entropy=args.entropy, out=out, **budget)
@@ -107,7 +136,8 @@ def run(settings):
     Returns:
         the results written to results.json.
     """
-    lab = common.Experiment("reinforce", f"Lab: REINFORCE on {settings.env}", settings)
+    lab = common.Experiment("reinforce", f"Lab: {AGENTS[settings.agent]} on {settings.env}",
+                            settings)
     env = envs.gym_env(settings.env)
     threshold = env.spec.reward_threshold
     if threshold is None:
@@ -136,10 +166,7 @@ def _play(env, choose, episodes, seed):
 
 def _train_seed(lab, settings, threshold, seed):
     env = envs.gym_env(settings.env)
-    agent = reinforce.seeded_agent(env, seed, hidden=settings.hidden,
-                                   lr=settings.learning_rate, value=settings.value_baseline,
-                                   value_lr=settings.learning_rate, gamma=settings.gamma,
-                                   entropy=settings.entropy, normalize=settings.normalize)
+    agent = _agent(settings, env, seed)
 
     def progress(index, episode, history):
         if (index + 1) % 100 == 0:
@@ -161,6 +188,15 @@ def _train_seed(lab, settings, threshold, seed):
     lab.log(f"seed {seed}: solved at episode {history.solved_at} ({history.seconds:.1f} s, "
             f"{entry['steps']} steps); evaluation mean {entry['evaluation_mean_return']}")
     return entry
+
+
+def _agent(settings, env, seed):
+    options = {"hidden": settings.hidden, "lr": settings.learning_rate,
+               "value_lr": settings.learning_rate, "gamma": settings.gamma,
+               "entropy": settings.entropy, "normalize": settings.normalize}
+    if settings.agent == "actor-critic":
+        return actor_critic.seeded_actor_critic(env, seed, lam=settings.lam, **options)
+    return reinforce.seeded_agent(env, seed, value=settings.value_baseline, **options)
 
 
 def _number(value, digits=1):
@@ -199,32 +235,39 @@ def _conclusions(settings, summary, runs):
         spread = f"{low:.1f}" if len(evaluated) == 1 else f"from {low:.1f} to {high:.1f}"
         sentences.append(f"Run for {settings.evaluation_episodes} more episodes without "
                          f"updates, the trained policies average {spread}.")
+        below = [entry for entry in runs if entry["episodes_to_solve"]
+                 and entry["evaluation_mean_return"] is not None
+                 and entry["evaluation_mean_return"] < summary["threshold"]]
+        if below:
+            facts = "; ".join(f"seed {entry['seed']}: {entry['evaluation_mean_return']:.1f} "
+                              f"against {entry['last_window_mean']:.1f}" for entry in below)
+            sentences.append(f"Below {summary['threshold']:g} there ({facts} in the "
+                             f"{settings.window} training episodes that solved it): those "
+                             "episodes were played by a policy still being updated, and the "
+                             "final one alone does worse.")
     return sentences
 
 
 def _write_report(lab, settings, summary, runs, conclusions):
     report = lab.report
-    report.paragraph(
-        "REINFORCE with a baseline: after each episode, the returns G_t = r_t + gamma "
-        "G_{t+1}, the advantages A_t = G_t - b_t, and one Adam step on L = -sum_t "
-        "log pi(a_t|s_t) A_t - beta sum_t H(pi(.|s_t)) through neuronet's autograd "
-        "(log_softmax over the policy's logits, one forward pass over the episode's "
-        "states). The baseline b_t = V(s_t) is a value model that takes one Adam step on "
-        "1/2 sum_t (V(s_t) - G_t)^2 and bootstraps an episode cut at the time limit "
-        "(G_T = V(s_T)); without it, the returns are normalised to mean 0 and standard "
-        "deviation 1, their mean being the baseline.")
+    report.paragraph(METHODS[settings.agent])
     report.heading("Setup")
+    critic = settings.agent == "actor-critic"
     baseline = (f"learned value V(s), Dense({settings.hidden}, relu) -> Dense(1)"
-                if settings.value_baseline else "none (normalised returns only)")
+                if settings.value_baseline or critic else "none (normalised returns only)")
+    advantages = "normalised per episode" if settings.normalize else "as they are"
+    if critic:
+        advantages = f"GAE(lambda = {settings.lam:g}), " + advantages
     report.table(["setting", "value"], [
         ("environment", f"{settings.env} (Gymnasium)"),
+        ("agent", AGENTS[settings.agent]),
         ("solved when", f"mean return >= {summary['threshold']:g} over {settings.window} "
                         "consecutive episodes"),
         ("episodes per seed", f"at most {settings.episodes} (a seed stops when solved)"),
         ("seeds", f"{settings.seeds} ({', '.join(map(str, settings.seed_list))})"),
         ("policy", f"Dense({settings.hidden}, relu) -> Dense(actions), softmax"),
         ("baseline", baseline),
-        ("advantages", "normalised per episode" if settings.normalize else "as they are"),
+        ("advantages", advantages),
         ("optimizer", f"Adam, learning rate {settings.learning_rate:g} (policy and value)"),
         ("discount gamma", f"{settings.gamma:g}"),
         ("entropy weight beta", f"{settings.entropy:g}"),
@@ -247,7 +290,7 @@ def _write_report(lab, settings, summary, runs, conclusions):
 
 def _curves(settings, summary, runs):
     figure, axes = figures.new_figure(columns=len(runs), width=5.0, height=3.8,
-                                      title=f"REINFORCE on {settings.env}")
+                                      title=f"{AGENTS[settings.agent]} on {settings.env}")
     for ax, entry in zip(axes, runs):
         episodes = numpy.arange(1, len(entry["returns"]) + 1)
         ax.plot(episodes, entry["returns"], color="tab:blue", alpha=0.35, linewidth=0.8,

@@ -77,6 +77,9 @@ def test_conclusions_of_solved_seeds():
     assert "the last 100 training episodes of the best seed (0) average 480.0, 24.0 times" \
         in sentences[2]
     assert sentences[3].endswith("average from 150.0 to 490.0.")
+    assert sentences[4].startswith("Below 475 there (seed 1: 470.0 against 476.0 in the 100 "
+                                   "training episodes")  # seed 2 is not solved
+    assert len(sentences) == 5
 
 
 def test_episodes_to_solve_is_gymnasiums_criterion():
@@ -86,3 +89,23 @@ def test_episodes_to_solve_is_gymnasiums_criterion():
     means = returns.running_mean(totals, 100)
     assert means[first - 1] >= 475 > means[first - 2]
     assert first == 50 + 95  # 95 episodes of 500 and 5 of 20 average 476
+
+
+def test_actor_critic_run(tmp_path, capsys):
+    markdown, results = _run(tmp_path, capsys, "--agent", "actor-critic", "--episodes", "5",
+                             "--seeds", "1", "--evaluation-episodes", "1")
+    assert markdown.startswith("# Lab: advantage actor-critic on CartPole-v1\n")
+    setup = {row["setting"]: row["value"] for row in table(markdown, "setting")}
+    assert setup["agent"] == "advantage actor-critic"
+    assert setup["advantages"] == "GAE(lambda = 0.95), as they are"
+    assert results["settings"]["agent"] == "actor-critic"
+    assert results["runs"][0]["episodes_run"] == 5
+
+
+def test_actor_critic_refuses_to_drop_its_critic(tmp_path, capsys):
+    status = cli.main(["lab", "reinforce", "--agent", "actor-critic", "--no-value-baseline",
+                       "--out", str(tmp_path / "x")])
+    captured = capsys.readouterr()
+    assert status != 0 and "Traceback" not in captured.err
+    assert "the actor-critic needs its critic" in captured.err
+    assert not (tmp_path / "x").exists()
