@@ -232,7 +232,7 @@ def _conclusions(settings, summary, runs):
                  if entry["evaluation_mean_return"] is not None]
     if evaluated:
         low, high = min(evaluated), max(evaluated)
-        spread = f"{low:.1f}" if len(evaluated) == 1 else f"from {low:.1f} to {high:.1f}"
+        spread = f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"from {low:.1f} to {high:.1f}"
         sentences.append(f"Run for {settings.evaluation_episodes} more episodes without "
                          f"updates, the trained policies average {spread}.")
         below = [entry for entry in runs if entry["episodes_to_solve"]

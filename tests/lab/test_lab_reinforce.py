@@ -77,6 +77,8 @@ def test_conclusions_of_solved_seeds():
     assert "the last 100 training episodes of the best seed (0) average 480.0, 24.0 times" \
         in sentences[2]
     assert sentences[3].endswith("average from 150.0 to 490.0.")
+    equal = [dict(entry, evaluation_mean_return=500.0) for entry in runs]
+    assert reinforce._conclusions(settings, summary, equal)[3].endswith("average 500.0.")
     assert sentences[4].startswith("Below 475 there (seed 1: 470.0 against 476.0 in the 100 "
                                    "training episodes")  # seed 2 is not solved
     assert len(sentences) == 5
