@@ -103,3 +103,14 @@ def test_advantages_are_normalised_only_without_a_value_model():
     assert rl.seeded_agent(env, 0, hidden=4).normalize
     assert not rl.seeded_agent(env, 0, hidden=4, value=True).normalize
     assert rl.seeded_agent(env, 0, hidden=4, value=True, normalize=True).normalize
+
+
+def test_episodes_per_update_batches_the_gradient_steps():
+    env = rl.Corridor(length=6, max_steps=50)
+    agent = rl.seeded_agent(env, 0, hidden=16, lr=0.03)
+    batches, update = [], agent.update
+    agent.update = lambda episodes: batches.append(len(episodes)) or update(episodes)
+    history = rl.train(agent, env, 400, seed=0, window=20, threshold=env.optimal_return - 0.5,
+                       episodes_per_update=4)
+    assert history.solved_at is not None, history.returns[-20:]
+    assert batches == [4] * (history.solved_at // 4)
