@@ -300,8 +300,6 @@ def test_plot_model_refuses_what_it_cannot_draw(tmp_path):
     with pytest.raises(ValueError, match=r"cannot write .*model\.dot.*'png'"):
         utils.plot_model(_mlp(), tmp_path / "model.dot")
     nested = nn.Sequential([layers.Input((4,)), nn.Sequential([layers.Dense(2)], name="inner")])
-    with pytest.raises(ValueError, match=r"expand_nested=True is not supported yet.*'inner'"):
-        utils.plot_model(nested, tmp_path / "d.png", expand_nested=True)
     utils.plot_model(nested, tmp_path / "d.png")
     assert not (tmp_path / "a.png").exists() and (tmp_path / "d.png").is_file()
 
@@ -366,3 +364,29 @@ def test_plot_model_draws_a_functional_graph_rank_by_rank_with_arrows(tmp_path):
     left, right = _runs(boxes[top:bottom].any(axis=0))
     line = np.all(pixels[top:bottom, left[1]:right[0]] < 180, axis=-1)
     assert line.any(axis=1).all()
+
+
+def test_expand_nested_opens_functional_and_sequential_models_inside():
+    nodes, edges = utils.model_graph(_residual_graph(), expand_nested=True)
+    names = [node.name for node in nodes]
+    assert names == ["features", "stem", "left", "right", "residual", "encoder/code", "score"]
+    pairs = {(names[a], names[b]) for a, b in edges}
+    assert ("residual", "encoder/code") in pairs and ("encoder/code", "score") in pairs
+    assert not any("code_in" in name for name in names)  # the inner Input is the outer tensor
+    inner = nn.Sequential([layers.Dense(5, name="d1"), layers.Dense(2, name="d2")], name="inner")
+    outer = nn.Sequential([layers.Input((4,), name="x"), inner, layers.Dense(1, name="top")])
+    nodes, edges = utils.model_graph(outer, expand_nested=True)
+    assert [node.name for node in nodes] == ["x", "inner/d1", "inner/d2", "top"]
+    assert edges == [(0, 1), (1, 2), (2, 3)]
+    # a model called twice: each call's layers, fed by that call's input
+    a, b = nn.Input((4,), name="a"), nn.Input((4,), name="b")
+    encoder = nn.Model(code := nn.Input((4,), name="code"), layers.Dense(2, name="proj")(code),
+                       name="enc")
+    twice = nn.Model([a, b], layers.concatenate([encoder(a), encoder(b)], name="both"))
+    nodes, edges = utils.model_graph(twice, expand_nested=True)
+    names = [node.name for node in nodes]
+    assert sorted(names) == ["a", "b", "both", "enc/proj", "enc/proj"]
+    projections = [i for i, name in enumerate(names) if name == "enc/proj"]
+    feeding = sorted(names[s] for s, t in edges if t in projections)
+    assert feeding == ["a", "b"] and len({t for s, t in edges if t in projections}) == 2
+    assert sorted(s for s, t in edges if names[t] == "both") == projections

@@ -159,10 +159,11 @@ def is_shape(value):
 
 
 def is_shape_structure(value):
-    """Whether ``value`` is a list or dict of shapes (several inputs), not one shape."""
+    """Whether ``value`` is a list, tuple or dict of shapes (several inputs), not one
+    shape (a tuple of ints and None)."""
     if isinstance(value, dict):
         return True
-    return isinstance(value, list) and len(value) > 0 and all(
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
         is_shape(item) or is_shape_structure(item) for item in value)
 
 

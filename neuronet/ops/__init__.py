@@ -78,6 +78,11 @@ swish = silu
 # On a layer graph's symbolic tensors these record a node instead of computing.
 from neuronet.ops.symbolic import SYMBOLIC_OPS, on_placeholders  # noqa: E402
 
-for _name in SYMBOLIC_OPS:
-    globals()[_name] = on_placeholders(_name, globals()[_name])
-del _name
+_wrapped = {}  # id(function) -> its wrapper: an alias stays the same object as its primitive
+for _name in sorted(SYMBOLIC_OPS):
+    _function = globals()[_name]
+    _wrapped.setdefault(id(_function), on_placeholders(_name, _function))
+for _name, _value in list(globals().items()):
+    if not _name.startswith("_") and id(_value) in _wrapped:
+        globals()[_name] = _wrapped[id(_value)]
+del _name, _value, _function, _wrapped

@@ -217,3 +217,23 @@ def test_summary_leaves_the_losses_of_the_last_call_alone(rng):
     assert len(before) == 1 and before[0] > 0
     model.summary(print_fn=lambda line: None)
     assert [loss.item() for loss in model.losses] == before
+
+
+class PairModel(nn.Model):
+    def __init__(self):
+        super().__init__()
+        self.left, self.right = layers.Dense(2), layers.Dense(2)
+
+    def call(self, pair):
+        return self.left(pair[0]) + self.right(pair[1])
+
+
+@pytest.mark.parametrize("form", [tuple, list])
+def test_a_subclassed_model_is_built_for_a_tuple_or_list_of_shapes(form, rng):
+    model = PairModel()
+    model.build(form([(None, 4), (None, 5)]))
+    assert model.built and model.input_shape == form([(None, 4), (None, 5)])
+    pair = form([rng.standard_normal((3, 4)), rng.standard_normal((3, 5))])
+    assert model(pair).shape == (3, 2)
+    model.compile("sgd", "mse")
+    model.fit(pair, np.zeros((3, 2)), epochs=1, verbose=0)
