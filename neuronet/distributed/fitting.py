@@ -128,7 +128,7 @@ class DataParallel:
         """One step; a rank with an empty part of the batch joins with no samples."""
         samples = adapters.sample_count(batch[0])
         optimizer = self.model.optimizer
-        optimizer.local_samples = samples
+        optimizer.gradient_averager.local_samples = samples
         self.seen += samples
         if samples:
             train_step(*batch)

@@ -16,25 +16,31 @@ A parameter without a gradient on a rank counts as a zero gradient there; one wi
 a gradient on every rank keeps ``.grad`` None, so the step skips it as it would alone.
 Outside ``fit`` (a custom loop) every rank counts as one sample: the plain mean.
 """
+import copy
+import time
+import types
+
 import numpy
 
 from neuronet.distributed import comm
 from neuronet.tensor import Tensor
 
 
-class _Averaging:
-    """Mixed in before the optimizer's class: ``step`` averages the gradients first."""
+class GradientAverager:
+    """Averages gradients over the ranks in one Allreduce; counts what it sent.
 
-    local_samples = None  # samples in this rank's batch; ``fit`` sets it before each step
-    allreduce_calls = 0
-    allreduce_bytes = 0
+    Attributes:
+        local_samples: samples in this rank's batch (``fit`` sets it before each step;
+            None: count one).
+        calls, bytes_sent, seconds: Allreduce calls so far, the bytes of their buffers
+            and the time spent in them.
+    """
 
-    def step(self, params=None):
-        params = self._given(params, "step")
-        self.average_gradients(params)
-        super().step(params)
+    def __init__(self):
+        self.local_samples = None
+        self.calls, self.bytes_sent, self.seconds = 0, 0, 0.0
 
-    def average_gradients(self, params):
+    def average(self, params):
         """Replace each ``.grad`` by its sample-weighted mean over the ranks."""
         weight = 1.0 if self.local_samples is None else float(self.local_samples)
         grads = [None if p.grad is None else p.grad.data for p in params]
@@ -49,47 +55,52 @@ class _Averaging:
                 buffer[1 + index] = 1
                 numpy.multiply(grad.reshape(-1), weight, out=buffer[offset:offset + count])
             offset += count
+        started = time.perf_counter()
         comm.allreduce_sum(buffer)
-        self.allreduce_calls += 1
-        self.allreduce_bytes += buffer.nbytes
+        self.seconds += time.perf_counter() - started
+        self.calls += 1
+        self.bytes_sent += buffer.nbytes
+        self._unpack(params, sizes, buffer)
+
+    @staticmethod
+    def _unpack(params, sizes, buffer):
         total = buffer[0]
         offset = 1 + len(params)
         for index, (param, count) in enumerate(zip(params, sizes)):
             chunk = buffer[offset:offset + count]
             offset += count
-            if buffer[1 + index] == 0:
+            if buffer[1 + index] == 0:  # no rank had a gradient: skipped, as alone
                 param.grad = None
                 continue
             chunk /= total
-            param.grad = Tensor(chunk.reshape(param.shape).astype(param.data.dtype, copy=False))
+            param.grad = Tensor(chunk.reshape(param.shape))
 
 
-_CLASSES = {}
+def _averaged_step(optimizer, params=None):
+    params = optimizer._given(params, "step")
+    optimizer.gradient_averager.average(params)
+    type(optimizer).step(optimizer, params)
 
 
 def DistributedOptimizer(optimizer):  # noqa: N802 (Horovod's name for a wrapping factory)
     """``optimizer`` with its gradients averaged over the ranks before every step.
 
-    Returns an optimizer of a subclass of ``type(optimizer)`` that shares its state
-    (use the returned one from then on). Its config and checkpoint are the wrapped
-    optimizer's, so a checkpoint of an N-rank run loads as a plain optimizer in one
-    process. Wrapping twice returns the optimizer as it is.
+    Returns a copy of ``optimizer`` (of the same class, sharing its state: use the
+    returned one from then on) whose ``step`` first calls its ``gradient_averager``.
+    Its config and checkpoint are the optimizer's own, so a checkpoint of an N-rank run
+    loads as a plain optimizer in one process. Wrapping twice returns it as it is.
 
     Example:
         >>> distributed.init()
         >>> model.compile(optimizer=distributed.DistributedOptimizer(Adam(1e-3)), loss=...)
     """
-    if isinstance(optimizer, _Averaging):
+    if is_distributed(optimizer):
         return optimizer
-    base = type(optimizer)
-    if base not in _CLASSES:
-        _CLASSES[base] = type(base)(f"Distributed{base.__name__}", (_Averaging, base),
-                                    {"__doc__": f"{base.__name__}, averaging the gradients "
-                                                "over the ranks (DistributedOptimizer)."})
-    wrapped = object.__new__(_CLASSES[base])
-    wrapped.__dict__.update(optimizer.__dict__)
+    wrapped = copy.copy(optimizer)
+    wrapped.gradient_averager = GradientAverager()
+    wrapped.step = types.MethodType(_averaged_step, wrapped)
     return wrapped
 
 
 def is_distributed(optimizer):
-    return isinstance(optimizer, _Averaging)
+    return "gradient_averager" in vars(optimizer)

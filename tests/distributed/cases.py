@@ -1,6 +1,7 @@
 """Models, data and fits shared by the MPI worker script and the tests' references.
 
-Each case trains from ``manual_seed(0)`` on fixed data with 43 training samples: with
+Each case trains from ``manual_seed(0)`` (on the ranks > 0 other seeds: ``fit`` must
+give them rank 0's weights) on fixed data with 43 training samples: with
 7 samples per rank the last global batch holds a single sample, so some ranks get an
 empty part of it (the hardest split). No dropout: one process and N ranks must draw
 nothing else from the generator than the epoch orders.
@@ -26,10 +27,11 @@ def data(kind, dtype):
     return (x[:TRAIN], y[:TRAIN]), (x[TRAIN:], y[TRAIN:])
 
 
-def model(kind, optimizer, dtype, width=4):
+def model(kind, optimizer, dtype, width=4, seed=0):
     """A small MLP, CNN or (kind 'bn') MLP with BatchNormalization, compiled; ``width``
-    changes the first layer. Build and train it under ``floatx(dtype)``."""
-    manual_seed(0)
+    changes the first layer; ``seed`` its initial weights. Build and train it under
+    ``floatx(dtype)``."""
+    manual_seed(seed)
     if kind == "cnn":
         stack = [layers.Input(shape=(6, 6, 1)), layers.Conv2D(width, 3, activation="relu"),
                  layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]
@@ -47,10 +49,10 @@ def model(kind, optimizer, dtype, width=4):
     return net
 
 
-def fit(kind, optimizer, dtype, batch_size, extra_callbacks=()):
+def fit(kind, optimizer, dtype, batch_size, extra_callbacks=(), seed=0):
     """(model, history) of one fit of a case with ``batch_size`` per process."""
     with floatx(dtype):
-        net = model(kind, optimizer, dtype)
+        net = model(kind, optimizer, dtype, seed=seed)
         train, validation = data(kind, dtype)
         history = net.fit(*train, batch_size=batch_size, epochs=EPOCHS, verbose=0,
                           validation_data=validation, callbacks=list(extra_callbacks))

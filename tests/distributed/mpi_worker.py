@@ -2,6 +2,7 @@
 
 equal: every case of ``cases`` trained over the ranks; rank 0 writes each case's
     weights and history, and whether every rank ended with rank 0's weights, to OUT_DIR.
+broadcast: rank 0's optimizer state is set by hand, then broadcast.
 bn: the BatchNormalization model, unshuffled; every rank writes its weights.
 stop: a callback stops training on the last rank only; all must stop together.
 raise: the last rank raises in its second batch (the others wait in an Allreduce).
@@ -24,13 +25,37 @@ def all_equal(arrays):
 
 def equal(out):
     for kind, optimizer, dtype in cases.CASES:
-        net, history = cases.fit(kind, optimizer, dtype, cases.PER_RANK)
+        net, history = cases.fit(kind, optimizer, dtype, cases.PER_RANK,
+                                 seed=0 if distributed.rank() == 0 else 100 + distributed.rank())
         weights = net.get_weights()
         same = all_equal(weights) and all_equal([numpy.array(v) for v in history.values()])
         if distributed.rank() == 0:
             numpy.savez(os.path.join(out, f"{kind}-{optimizer}-{dtype}.npz"), *weights,
                         same=same, iterations=net.optimizer.iterations,
+                        calls=net.optimizer.gradient_averager.calls,
+                        bytes_sent=net.optimizer.gradient_averager.bytes_sent,
                         **{f"history_{key}": value for key, value in history.items()})
+
+
+def broadcast(out):
+    """Rank 0's Adam state (slots, step counts, iterations, rate) reaches every rank."""
+    with cases.floatx("float64"):
+        net = cases.model("mlp", "adam", "float64", seed=distributed.rank())
+    net.optimizer.build(net.trainable_weights)
+    if distributed.rank() == 0:
+        for state in net.optimizer._states:
+            state["step"] = 5
+            for value in state.values():
+                if isinstance(value, numpy.ndarray):
+                    value[...] = numpy.random.default_rng(0).normal(size=value.shape)
+        net.optimizer.iterations, net.optimizer.learning_rate = 5, 0.125
+    distributed.broadcast_weights(net)
+    state = net.optimizer.state_dict()
+    arrays = net.get_weights() + [a for slots in state["slots"] for a in slots.values()]
+    same = all_equal(arrays + [numpy.array([state["iterations"], net.optimizer.learning_rate])])
+    if distributed.rank() == 0:
+        numpy.savez(os.path.join(out, "broadcast.npz"), same=same,
+                    steps=[int(slots["step"]) for slots in state["slots"]])
 
 
 def batch_norm(out):
@@ -67,8 +92,8 @@ def shapes(out):
         net.fit(x, y, batch_size=4, epochs=1, verbose=0)
 
 
-MODES = {"equal": equal, "bn": batch_norm, "stop": stop, "raise": raise_on_last,
-         "shapes": shapes}
+MODES = {"equal": equal, "broadcast": broadcast, "bn": batch_norm, "stop": stop,
+         "raise": raise_on_last, "shapes": shapes}
 
 if __name__ == "__main__":
     distributed.init()
