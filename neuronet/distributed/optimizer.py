@@ -23,7 +23,6 @@ import types
 import numpy
 
 from neuronet.distributed import comm
-from neuronet.tensor import Tensor
 
 
 class GradientAverager:
@@ -73,7 +72,7 @@ class GradientAverager:
                 param.grad = None
                 continue
             chunk /= total
-            param.grad = Tensor(chunk.reshape(param.shape))
+            param.grad = chunk.reshape(param.shape)  # wrapped in the parameter's dtype
 
 
 def _averaged_step(optimizer, params=None):

@@ -29,8 +29,14 @@ def data(kind, dtype):
 
 def model(kind, optimizer, dtype, width=4, seed=0):
     """A small MLP, CNN or (kind 'bn') MLP with BatchNormalization, compiled; ``width``
-    changes the first layer; ``seed`` its initial weights. Build and train it under
-    ``floatx(dtype)``."""
+    changes the first layer; ``seed`` its initial weights. It is built under
+    ``floatx(dtype)`` and trained under the default floatx, float32 (so a float64 model
+    meets any cast to floatx)."""
+    with floatx(dtype):
+        return _model(kind, optimizer, width, seed)
+
+
+def _model(kind, optimizer, width, seed):
     manual_seed(seed)
     if kind == "cnn":
         stack = [layers.Input(shape=(6, 6, 1)), layers.Conv2D(width, 3, activation="relu"),
@@ -51,17 +57,16 @@ def model(kind, optimizer, dtype, width=4, seed=0):
 
 def fit(kind, optimizer, dtype, batch_size, extra_callbacks=(), seed=0):
     """(model, history) of one fit of a case with ``batch_size`` per process."""
-    with floatx(dtype):
-        net = model(kind, optimizer, dtype, seed=seed)
-        train, validation = data(kind, dtype)
-        history = net.fit(*train, batch_size=batch_size, epochs=EPOCHS, verbose=0,
-                          validation_data=validation, callbacks=list(extra_callbacks))
+    net = model(kind, optimizer, dtype, seed=seed)
+    train, validation = data(kind, dtype)
+    history = net.fit(*train, batch_size=batch_size, epochs=EPOCHS, verbose=0,
+                      validation_data=validation, callbacks=list(extra_callbacks))
     return net, history.history
 
 
 @contextlib.contextmanager
 def floatx(dtype):
-    """floatx() is ``dtype`` inside (a float64 model's loss is computed in floatx)."""
+    """floatx() is ``dtype`` inside."""
     before = backend.floatx()
     backend.set_floatx(dtype)
     try:

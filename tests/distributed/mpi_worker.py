@@ -39,8 +39,7 @@ def equal(out):
 
 def broadcast(out):
     """Rank 0's Adam state (slots, step counts, iterations, rate) reaches every rank."""
-    with cases.floatx("float64"):
-        net = cases.model("mlp", "adam", "float64", seed=distributed.rank())
+    net = cases.model("mlp", "adam", "float64", seed=distributed.rank())
     net.optimizer.build(net.trainable_weights)
     if distributed.rank() == 0:
         for state in net.optimizer._states:
@@ -59,10 +58,9 @@ def broadcast(out):
 
 
 def batch_norm(out):
-    with cases.floatx("float64"):
-        net = cases.model("bn", "sgd", "float64")
-        (x, y), _ = cases.data("mlp", "float64")
-        net.fit(x[:24], y[:24], batch_size=4, epochs=3, shuffle=False, verbose=0)
+    net = cases.model("bn", "sgd", "float64")
+    (x, y), _ = cases.data("mlp", "float64")
+    net.fit(x[:24], y[:24], batch_size=4, epochs=3, shuffle=False, verbose=0)
     numpy.savez(os.path.join(out, f"bn-rank{distributed.rank()}.npz"), *net.get_weights())
 
 
@@ -86,10 +84,9 @@ def raise_on_last(out):
 
 def shapes(out):
     width = 5 if distributed.rank() == distributed.size() - 1 else 4
-    with cases.floatx("float64"):
-        net = cases.model("mlp", "sgd", "float64", width=width)
-        (x, y), _ = cases.data("mlp", "float64")
-        net.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    net = cases.model("mlp", "sgd", "float64", width=width)
+    (x, y), _ = cases.data("mlp", "float64")
+    net.fit(x, y, batch_size=4, epochs=1, verbose=0)
 
 
 MODES = {"equal": equal, "broadcast": broadcast, "bn": batch_norm, "stop": stop,

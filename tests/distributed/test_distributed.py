@@ -62,23 +62,22 @@ def test_ranks_equal_one_process_on_the_whole_batch(ranks_run, kind, optimizer, 
 def replicas_reference(ranks):
     """Data parallelism simulated in one process: one BN model per rank, each on its
     contiguous part of every unshuffled global batch, the gradients averaged."""
-    with cases.floatx("float64"):
-        replicas = [cases.model("bn", "sgd", "float64") for _ in range(ranks)]
-        (x, y), _ = cases.data("mlp", "float64")
-        loss = losses.SparseCategoricalCrossentropy(from_logits=True)
-        for _ in range(3):
-            for start in range(0, 24, 4 * ranks):
-                grads = []
-                for rank, replica in enumerate(replicas):
-                    part = slice(start + 4 * rank, start + 4 * rank + 4)
-                    replica.zero_grad()
-                    loss(y[part], replica(x[part], training=True)).backward()
-                    grads.append([w.grad.data for w in replica.trainable_weights])
-                mean = [sum(arrays) / ranks for arrays in zip(*grads)]
-                for replica in replicas:
-                    for weight, grad in zip(replica.trainable_weights, mean):
-                        weight.grad = grad.copy()
-                    replica.optimizer.step(replica.trainable_weights)
+    replicas = [cases.model("bn", "sgd", "float64") for _ in range(ranks)]
+    (x, y), _ = cases.data("mlp", "float64")
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    for _ in range(3):
+        for start in range(0, 24, 4 * ranks):
+            grads = []
+            for rank, replica in enumerate(replicas):
+                part = slice(start + 4 * rank, start + 4 * rank + 4)
+                replica.zero_grad()
+                loss(y[part], replica(x[part], training=True)).backward()
+                grads.append([w.grad.data for w in replica.trainable_weights])
+            mean = [sum(arrays) / ranks for arrays in zip(*grads)]
+            for replica in replicas:
+                for weight, grad in zip(replica.trainable_weights, mean):
+                    weight.grad = grad.copy()
+                replica.optimizer.step(replica.trainable_weights)
     return replicas
 
 
