@@ -13,7 +13,7 @@ import sys
 
 import numpy
 
-import cases
+import mpi_cases as cases
 from neuronet import distributed
 
 

@@ -11,7 +11,7 @@ import time
 import numpy
 import pytest
 
-import cases
+import mpi_cases as cases
 from neuronet import losses
 from neuronet.distributed import launch
 
