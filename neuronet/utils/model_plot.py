@@ -5,10 +5,11 @@ Two steps, kept apart so that a new kind of model needs only the first:
 layer's output feeds which), and ``plot_model`` lays out and draws any such
 graph: each node on the row after the deepest node that feeds it, arrows from
 each node to the nodes it feeds. A Sequential is the chain
-``layers[0] -> layers[1] -> ...``; a graph with branches and merges is drawn
-the same way. Graphviz is not needed.
+``layers[0] -> layers[1] -> ...``; a functional model's graph (branches, merges,
+shared layers, nested models as one box) comes from ``Functional.layer_graph``.
+Graphviz is not needed.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -39,10 +40,10 @@ class GraphNode:
 def model_graph(model):
     """The layer graph of ``model``: ``(nodes, edges)``.
 
-    ``nodes`` is a list of ``GraphNode`` in the order the layers run; ``edges`` a
-    list of ``(source, target)`` index pairs into ``nodes``, one per connection
-    (output of ``source`` is an input of ``target``). Extend this function for a
-    new kind of model (functional graphs: one edge per input of each node).
+    ``nodes`` is a list of ``GraphNode``, one per layer (Keras' order for a functional
+    model; a shared layer is one node, a nested model one node); ``edges`` a list of
+    ``(source, target)`` index pairs into ``nodes``, one per connection (an output of
+    ``source`` is an input of ``target``; a Sequential is the chain of its layers).
 
     Raises:
         ValueError: the model is not built, or is a subclassed Model, whose
@@ -53,21 +54,58 @@ def model_graph(model):
     if not model.built:
         raise ValueError(f"plot_model: {model.describe()} has not been built: call it on "
                          "data, call build(input_shape), or start it with an Input")
+    if hasattr(model, "layer_graph"):  # a functional model
+        layers, edges = model.layer_graph()
+        edges = list(dict.fromkeys(edges))
+        try:
+            graph_ranks(len(layers), edges)
+        except ValueError:  # a layer shared at two depths: one box per call instead
+            return _call_graph(model)
+        shapes = _graph_shapes(model)
+        return [_node(layer, shapes.get(id(layer))) for layer in layers], edges
     if not isinstance(model, Sequential):
         raise ValueError(f"plot_model: {model.describe()} is a subclassed Model, whose "
-                         "connections are Python code in call(); only Sequential models "
-                         "can be drawn")
+                         "connections are Python code in call(); only Sequential and "
+                         "functional models can be drawn")
     layers = model._layers  # the InputLayer too, which Sequential.layers leaves out
-    nodes = [_node(layer) for layer in layers]
+    nodes = [_node(layer, layer.output_shape if layer.built else None) for layer in layers]
     edges = [(index, index + 1) for index in range(len(nodes) - 1)]
     return nodes, edges
 
 
-def _node(layer):
+def _graph_shapes(model):
+    """{id(layer): its output shape in the graph}: a list for several outputs, None for a
+    layer called several times with different shapes (Keras' 'multiple')."""
+    shapes = {}
+    for node in model.nodes:
+        found = [tensor.shape for tensor in node.output_tensors]
+        shape = found[0] if len(found) == 1 else found
+        key = id(node.layer)
+        shapes[key] = shape if shapes.get(key, shape) == shape else None
+    return shapes
+
+
+def _call_graph(model):
+    """One node per call of a layer (named 'layer[i]' for the i-th call of a shared one)
+    and an edge per tensor a call reads."""
+    calls = model.nodes
+    position = {id(call): index for index, call in enumerate(calls)}
+    nodes = []
+    for call in calls:
+        shapes = [tensor.shape for tensor in call.output_tensors]
+        node = _node(call.layer, shapes[0] if len(shapes) == 1 else shapes)
+        if sum(other.layer is call.layer for other in calls) > 1:
+            node = replace(node, name=f"{node.name}[{model.node_index(call)}]")
+        nodes.append(node)
+    edges = [(position[id(tensor.node)], position[id(call)])
+             for call in calls for tensor in call.inputs]
+    return nodes, list(dict.fromkeys(edges))
+
+
+def _node(layer, output_shape):
     return GraphNode(name=layer.name, class_name=type(layer).__name__,
-                     output_shape=layer.output_shape if layer.built else None,
-                     dtype=layer.dtype, activation=_activation_name(layer),
-                     trainable=layer.trainable)
+                     output_shape=output_shape, dtype=layer.dtype,
+                     activation=_activation_name(layer), trainable=layer.trainable)
 
 
 def _activation_name(layer):
