@@ -22,9 +22,10 @@ import traceback
 
 from PIL import Image, UnidentifiedImageError
 
-from neuronet import architectures, datasets, models, runs
+from neuronet import architectures, datasets, distributed, models, runs
 from neuronet.argtypes import FRACTION, NON_NEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from neuronet.backend import xp
+from neuronet.distributed import launch
 from neuronet.lab.cli import add_lab_commands
 
 TOP_CLASSES = 3
@@ -133,19 +134,43 @@ def _add_train(commands):
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue a run from its checkpoint up to --epochs")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1)
+    train.add_argument("--workers", type=POSITIVE_INT, metavar="N",
+                       help="train on N MPI ranks of this machine (mpiexec -n N, one thread "
+                            "each; --batch-size is per rank); mpirun -n N neuronet train "
+                            "works too")
     train.set_defaults(handler=train_command)
 
 
 def train_command(args):
+    if args.workers is not None and not distributed.launched_by_mpi():
+        return launch.run_ranks(args.workers, ["-m", "neuronet", *_without_workers(args.argv)]
+                                ).returncode
+    if distributed.launched_by_mpi():
+        launch.start_rank()
     if args.resume is not None:
         run_dir, settings = args.resume, _resumed_settings(args)
     else:
         settings = _new_settings(args)
         run_dir = args.out or _default_run_dir(settings)
     result = runs.train(run_dir, settings, resume=args.resume is not None, verbose=args.verbose)
+    if result is None:  # a rank > 0: rank 0 reports
+        return 0
     print(f"test accuracy {result['test_accuracy']:.4f}, test loss {result['test_loss']:.4f} "
           f"after {result['epochs_run']} epochs; report: {os.path.join(run_dir, 'report.md')}")
     return 0
+
+
+def _without_workers(argv):
+    """The command line of each rank: ``argv`` without ``--workers N``."""
+    kept, skip = [], False
+    for token in argv:
+        if skip or token.startswith("--workers="):
+            skip = False
+            continue
+        skip = token == "--workers"
+        if not skip:
+            kept.append(token)
+    return kept
 
 
 def _new_settings(args):
@@ -261,10 +286,16 @@ def export_command(args):
 
 def main(argv=None):
     """Run the command in ``argv`` (default: ``sys.argv[1:]``); return the exit status:
-    0 done, 1 a mistake in the data or files, 2 in the command line, 3 a bug, 130 Ctrl-C."""
+    0 done, 1 a mistake in the data or files, 2 in the command line, 3 a bug, 130 Ctrl-C.
+    A rank of a run over MPI that fails ends every rank with its status."""
+    return distributed.comm.exit_status(_run(sys.argv[1:] if argv is None else list(argv)))
+
+
+def _run(argv):
     debug = os.environ.get(DEBUG_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
     try:
         args = build_parser().parse_args(argv)
+        args.argv = argv
         debug = debug or args.debug
         return args.handler(args)
     except (CommandError, ValueError, OSError) as error:

@@ -19,7 +19,7 @@ import os
 import time
 
 from neuronet import architectures, callbacks, datasets, losses, metrics, models, optimizers
-from neuronet import plots, reporting
+from neuronet import distributed, plots, reporting
 from neuronet.backend import xp
 from neuronet.io import write_atomic
 from neuronet.random import manual_seed
@@ -114,17 +114,22 @@ def train(run_dir, settings, resume=False, verbose=1):
         verbose: 0, 1 or 2, as ``fit``'s.
 
     Returns:
-        the dict written to ``metrics.json``.
+        the dict written to ``metrics.json`` (None on the ranks > 0 of a run over MPI,
+        see ``neuronet.distributed``: they train, rank 0 writes and evaluates).
     """
-    if settings["seed"] is None:
-        settings = {**settings, "seed": int(xp.random.SeedSequence().entropy % 2**31)}
+    if settings["seed"] is None:  # over several ranks: rank 0's
+        seed = int(xp.random.SeedSequence().entropy % 2**31)
+        settings = {**settings, "seed": distributed.broadcast_object(seed)}
     (x_train, y_train), (x_test, y_test) = load_data(settings["dataset"], settings["limit"])
     num_classes = len(datasets.CLASS_NAMES[settings["dataset"]])
     model, initial_epoch = _starting_model(run_dir, settings, resume, x_train.shape[1:],
                                            num_classes)
+    distributed.barrier()  # every rank has read the checkpoint before rank 0 rewrites it
+    writer = distributed.rank() == 0  # over several ranks only rank 0 writes the files
     os.makedirs(run_dir, exist_ok=True)
-    _write_json(os.path.join(run_dir, SETTINGS), settings)
-    architectures.to_json(model, os.path.join(run_dir, ARCHITECTURE))
+    if writer:
+        _write_json(os.path.join(run_dir, SETTINGS), settings)
+        architectures.to_json(model, os.path.join(run_dir, ARCHITECTURE))
     run_callbacks, stopper = _run_callbacks(run_dir, settings, resume)
     started = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=settings["batch_size"],
@@ -132,6 +137,8 @@ def train(run_dir, settings, resume=False, verbose=1):
                         validation_split=settings["validation_split"],
                         initial_epoch=initial_epoch, callbacks=run_callbacks)
     seconds = time.perf_counter() - started
+    if not writer:
+        return None
     model.save(os.path.join(run_dir, CHECKPOINT))  # the weights early stopping kept
     run_metrics = {**settings, "params": model.count_params(),
                    "epochs_requested": settings["epochs"], "best_epoch": _best_epoch(stopper),
@@ -169,14 +176,17 @@ def _throughput(samples, validation_split, epochs, seconds):
 def _starting_model(run_dir, settings, resume, input_shape, num_classes):
     """(model, initial_epoch): from the checkpoint when resuming, else new and seeded."""
     if not resume:
-        manual_seed(settings["seed"])
+        # Rank r > 0 of a run over MPI draws its own dropout masks; fit gives it rank 0's
+        # weights, and rank 0 draws what one process would.
+        manual_seed(settings["seed"] + distributed.rank())
         return new_model(settings, input_shape, num_classes), 0
     model = models.load_model(checkpoint_path(run_dir))
     epoch = model.epochs_done
     if epoch >= settings["epochs"]:
         raise ValueError(f"run {run_dir!r} has already trained {epoch} epochs; to continue, "
                          f"ask for more than {epoch} epochs")
-    _truncate_history(os.path.join(run_dir, HISTORY), epoch)
+    if distributed.rank() == 0:
+        _truncate_history(os.path.join(run_dir, HISTORY), epoch)
     return model, epoch
 
 

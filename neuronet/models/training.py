@@ -16,6 +16,7 @@ from neuronet import metrics as metrics_module
 from neuronet.backend import check_real, xp
 from neuronet.callbacks import CallbackList, History
 from neuronet.data import adapters
+from neuronet.distributed.fitting import fit_plan
 from neuronet.models.compiled import Compiled, resolve_loss, unique_names
 from neuronet.models.progress import ProgressLogger
 from neuronet.tensor import no_grad
@@ -268,19 +269,24 @@ class Trainer:
         self._require_compiled("fit")
         _check_count("fit", "epochs", epochs, 0)
         _check_validation_freq(validation_freq)
+        plan = fit_plan(self)  # over several MPI ranks: neuronet.distributed.fitting
         training, validation = self._training_epochs(x, y, sample_weight, class_weight,
                                                      batch_size, shuffle, steps_per_epoch,
                                                      validation_split)
+        training.passes = plan.shard_training(training.passes)
         if validation_data is not None:
-            validation = self._validation_epochs(validation_data, validation_batch_size or (
+            validation = self._validation_epochs(plan.shard_validation(validation_data),
+                                                 validation_batch_size or (
                 batch_size if not adapters.is_batch_source(x) else None), validation_steps)
         elif validation is not None:
             validation = adapters.EpochIterator(adapters.ArrayPasses(
-                *validation, validation_batch_size or batch_size or 32, shuffle=False),
-                validation_steps, "fit (validation_split)")
+                *plan.shard_validation(validation), validation_batch_size or batch_size or 32,
+                shuffle=False), validation_steps, "fit (validation_split)")
         self.history = history = History()
+        callbacks, verbose = plan.callbacks(callbacks, verbose)
         callbacks = self._callback_list(callbacks, history, verbose, training.steps, epochs)
         self.stop_training, logs, loss_finite = False, None, True
+        plan.begin(self, training.passes)
         callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -288,21 +294,24 @@ class Trainer:
             step = -1
             for step, batch in enumerate(training.epoch()):
                 callbacks.on_train_batch_begin(step)
-                self._train_step(*_without_none(batch))
+                plan.step(self._train_step, _without_none(batch))
                 batch_logs = self._logs()
                 if loss_finite:
                     loss_finite = self._loss_is_finite(batch_logs["loss"], epoch, epochs,
                                                        step, training.steps)
                 callbacks.on_train_batch_end(step, batch_logs)
+                self.stop_training = plan.agree_to_stop(self.stop_training)
                 if self.stop_training:
                     break
             if step < 0:  # the data ran out before this epoch (EpochIterator warned)
                 break
             run_validation = validation is not None and _should_validate(epoch,
                                                                          validation_freq)
-            logs = self._epoch_logs(validation if run_validation else None, callbacks)
+            logs = plan.epoch_logs(self._epoch_logs(validation if run_validation else None,
+                                                    callbacks))
             self.epochs_done = epoch + 1
             callbacks.on_epoch_end(epoch, logs)
+            self.stop_training = plan.agree_to_stop(self.stop_training)
             if self.stop_training or training.ran_out:
                 break
         callbacks.on_train_end(logs)
