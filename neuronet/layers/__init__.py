@@ -17,3 +17,4 @@ from neuronet.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mi
                                      Subtract, add, average, concatenate, dot, maximum, minimum,
                                      multiply, subtract)
 from neuronet.layers.node import SymbolicTensor
+from neuronet.layers.recurrent import GRU, LSTM, RNN, Bidirectional, SimpleRNN
