@@ -260,7 +260,7 @@ class Orthogonal(RandomInitializer):
         q = q * xp.sign(xp.diag(r))
         if rows < cols:
             q = q.T
-        return self.gain * q.reshape(shape)
+        return self.gain * xp.ascontiguousarray(q).reshape(shape)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
