@@ -15,16 +15,33 @@ tanh' = 1 - y^2, sigmoid' = y (1 - y), relu' = [y > 0], linear' = 1.
 from neuronet.backend import xp
 
 
+_ONES = {}
+
+
+def _one(z):
+    """A row of ones as wide as z: NumPy's vectorised loops cover two array operands, not
+    an array and a scalar (a scalar operand measured 2-3x slower here)."""
+    key = (z.shape[-1], z.dtype)
+    if key not in _ONES:
+        _ONES[key] = xp.ones(z.shape[-1], z.dtype)
+    return _ONES[key]
+
+
 def _sigmoid(z):
     """z = 1 / (1 + e^-z) in place (overflow of e^-z to inf gives exactly 0)."""
     xp.negative(z, out=z)
     xp.exp(z, out=z)
-    z += 1
+    z += _one(z)
     xp.reciprocal(z, out=z)
 
 
 def _tanh(z):
-    xp.tanh(z, out=z)
+    """z = tanh(z) = 2 sigmoid(2z) - 1 in place: one exp and cheap passes, faster than
+    NumPy's tanh (measured ~1.5x an exp on float32)."""
+    z += z
+    _sigmoid(z)
+    z += z
+    z -= _one(z)
 
 
 def _relu(z):
@@ -37,7 +54,7 @@ def _linear(z):
 
 def _d_sigmoid(g, y, tmp):
     """g *= y (1 - y)."""
-    xp.subtract(1, y, out=tmp)
+    xp.subtract(_one(y), y, out=tmp)
     tmp *= y
     g *= tmp
 
@@ -45,7 +62,7 @@ def _d_sigmoid(g, y, tmp):
 def _d_tanh(g, y, tmp):
     """g *= 1 - y^2."""
     xp.multiply(y, y, out=tmp)
-    xp.subtract(1, tmp, out=tmp)
+    xp.subtract(_one(y), tmp, out=tmp)
     g *= tmp
 
 
@@ -122,10 +139,17 @@ class LSTMCell(Cell):
         (h, c), (h_new, c_new) = states, new_states
         xp.matmul(h, r, out=self.tmp)
         z += self.tmp
-        self.rec(z[:, :2 * u])
-        self.act(z[:, 2 * u:3 * u])
-        self.rec(z[:, 3 * u:])
         i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+        if self.act is _tanh and self.rec is _sigmoid:
+            # tanh(g) = 2 sigmoid(2g) - 1: one sigmoid over all four gates, one exp call
+            g += g
+            _sigmoid(z)
+            g += g
+            g -= _one(g)
+        else:
+            self.rec(z[:, :2 * u])
+            self.act(g)
+            self.rec(o)
         xp.multiply(f, c, out=c_new)
         xp.multiply(i, g, out=self.tmp2)
         c_new += self.tmp2
@@ -140,18 +164,27 @@ class LSTMCell(Cell):
         di, df, dg, do = dz[:, :u], dz[:, u:2 * u], dz[:, 2 * u:3 * u], dz[:, 3 * u:]
         dh, dc_next = grads
         act_c = self.act_c[t]
-        # dc = dc_next + dh o act'(c)
+        # dc = dc_next + dh o act'(c); the gates' gradients before their activations
         dc = xp.multiply(dh, o)
         self.d_act(dc, act_c, tmp)
         dc += dc_next
         xp.multiply(dh, act_c, out=do)
-        self.d_rec(do, o, tmp)
         xp.multiply(dc, g, out=di)
-        self.d_rec(di, i, tmp)
         xp.multiply(dc, states[1], out=df)
-        self.d_rec(df, f, tmp)
         xp.multiply(dc, i, out=dg)
-        self.d_act(dg, g, tmp)
+        if self.act is _tanh and self.rec is _sigmoid:
+            # y (1 - y) for all four gates in two passes, then 1 - g^2 for g's block
+            slope = self.tmp
+            xp.subtract(_one(z), z, out=slope)
+            slope *= z
+            xp.multiply(g, g, out=slope[:, 2 * u:3 * u])
+            xp.subtract(_one(g), slope[:, 2 * u:3 * u], out=slope[:, 2 * u:3 * u])
+            dz *= slope
+        else:
+            self.d_rec(di, i, tmp)
+            self.d_rec(df, f, tmp)
+            self.d_act(dg, g, tmp)
+            self.d_rec(do, o, tmp)
         dc *= f
         return dz @ r.T, dc
 
@@ -215,7 +248,7 @@ class GRUCell(Cell):
         xp.subtract(h, gh, out=dgz)
         dgz *= dh
         self.d_rec(dgz, gz, tmp)
-        xp.subtract(1, gz, out=dgh)
+        xp.subtract(_one(gz), gz, out=dgh)
         dgh *= dh
         self.d_act(dgh, gh, tmp)
         dh_prev = dh * gz
