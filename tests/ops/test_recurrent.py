@@ -179,6 +179,14 @@ def test_other_activations_run_the_reference():
     assert_close(fast.numpy(), slow.numpy(), 1e-5)
 
 
+def test_weights_of_another_dtype_are_refused():
+    rng = np.random.default_rng(6)
+    kernel, recurrent, bias = [nn.tensor(w, dtype="float64")
+                               for w in weights(rng, "gru", True, 3, 4)]
+    with pytest.raises(ValueError, match="kernel dtype float64 differs from input dtype float32"):
+        ops.rnn("gru", nn.tensor(np.zeros((2, 4, 3))), kernel, recurrent, bias)
+
+
 def test_shape_errors_name_both_shapes():
     rng = np.random.default_rng(6)
     kernel, recurrent, bias = weights(rng, "lstm", True, 3, 4)
@@ -219,3 +227,16 @@ def test_reference_backprops_through_1000_steps():
     output, _ = ops.rnn("lstm", x, kernel, recurrent, bias, reference=True)
     output.sum().backward()
     assert np.isfinite(x.grad.numpy()).all() and np.any(x.grad.numpy()[:, 0] != 0)
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+def test_same_values_under_no_grad(cell, reset_after):
+    rng = np.random.default_rng(9)
+    x = nn.tensor(rng.standard_normal((2, 5, 3)), dtype="float64")
+    arrays = weights(rng, cell, reset_after, 3, 4)
+    taped = [nn.tensor(w, dtype="float64", requires_grad=True) for w in arrays]
+    output, states = ops.rnn(cell, x, *taped, reset_after=reset_after)
+    with nn.no_grad():
+        plain, plain_states = ops.rnn(cell, x, *arrays, reset_after=reset_after)
+    for a, b in zip([output, *states], [plain, *plain_states]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

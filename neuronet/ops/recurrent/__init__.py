@@ -6,7 +6,7 @@ place; backprop through time in reverse), beside ``reference.rnn_reference``, th
 loop written with the differentiable ops. Activations named 'tanh', 'sigmoid', 'relu'
 or 'linear' take the fast op; any other callable, and recurrent dropout, the reference.
 """
-from neuronet.ops._utils import as_tensor, same_dtype
+from neuronet.ops._utils import as_tensor, check_weight_dtypes, same_dtype
 from neuronet.ops.recurrent import cells
 from neuronet.ops.recurrent.loop import Recurrent
 from neuronet.ops.recurrent.reference import rnn_reference
@@ -53,6 +53,8 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     kernel, recurrent_kernel = (same_dtype(w, x.dtype) for w in (kernel, recurrent_kernel))
     bias = None if bias is None else same_dtype(bias, x.dtype)
     _check(cell, x, kernel, recurrent_kernel, bias, reset_after)
+    check_weight_dtypes(f"rnn ({cell})", x, kernel, bias)
+    check_weight_dtypes(f"rnn ({cell}) recurrent", x, recurrent_kernel, None)
     units = recurrent_kernel.shape[0]
     states = _initial_states(cell, x, units, initial_state)
     mask = None if mask is None else _checked_mask(mask, x.shape)
