@@ -259,8 +259,10 @@ def test_dropout_acts_only_in_training_and_is_seeded():
     plain.build((None, 5, 3))
     plain.set_weights(layer.get_weights())
     assert_close(outputs[1][1], plain(x).numpy(), 1e-6, what="inference ignores dropout")
-    check_layer(layers.GRU(3, dropout=0.2, recurrent_dropout=0.2), (3, 4, 2), rng,
-                KERAS_PARAMS["gru"](2, 3), training=True)
+    gru = layers.GRU(3, dropout=0.2, recurrent_dropout=0.2, seed=4)
+    check_layer(gru, (3, 4, 2), rng, KERAS_PARAMS["gru"](2, 3))
+    gru(x[:, :, :2], training=True).sum().backward()  # through the reference (recurrent mask)
+    assert all(np.any(w.grad.numpy() != 0) for w in gru.trainable_weights)
 
 
 def test_unit_forget_bias_and_orthogonal_recurrent_kernel():
