@@ -272,3 +272,97 @@ def test_a_loaded_model_trains_and_saves_as_neuronet(tmp_path):
     again = neuronet.models.load_model(tmp_path / "m.safetensors")
     numpy.testing.assert_array_equal(again.predict(inputs), model.predict(inputs))
     assert isinstance(again.layers[0], layers.Dense)
+
+
+# --- writing -------------------------------------------------------------------------------
+def two_input_model():
+    left, right = neuronet.Input((7,), name="left"), neuronet.Input((6, 6, 2), name="right")
+    image = layers.Conv2D(3, 3, strides=2, padding="same", activation="relu")(right)
+    image = layers.Flatten()(layers.BatchNormalization()(image))
+    joined = layers.Concatenate()([layers.Dense(5, activation="tanh")(left), image])
+    return neuronet.Model([left, right], [layers.Dense(3, activation="softmax")(joined),
+                                          layers.Dense(1)(layers.Dense(4)(joined))])
+
+
+def model_inputs(model, rng):
+    return [rng.standard_normal((4,) + tuple(t.shape[1:])).astype("float32")
+            for t in model.inputs]
+
+
+def test_save_keras_then_load_keras_predicts_the_same(tmp_path, rng):
+    model = two_input_model()
+    for weight in model.weights:
+        weight.data[...] = rng.uniform(0.5, 1.5, weight.shape)
+    model.save(tmp_path / "two.keras")
+    again = neuronet.models.load_model(tmp_path / "two.keras")  # .keras: load_keras
+    x = model_inputs(model, rng)
+    for got, want in zip(again.predict(x), model.predict(x)):
+        numpy.testing.assert_array_equal(got, want)
+
+
+def test_written_file_has_keras_members_config_and_weight_layout(tmp_path):
+    model = neuronet.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dropout(0.5),
+                                 layers.Dense(2, use_bias=False)], name="small")
+    model.save(tmp_path / "small.keras")
+    with zipfile.ZipFile(tmp_path / "small.keras") as archive:
+        assert sorted(archive.namelist()) == ["config.json", "metadata.json",
+                                              "model.weights.h5"]
+        config = json.loads(archive.read("config.json"))
+        metadata = json.loads(archive.read("metadata.json"))
+        weights = archive.read("model.weights.h5")
+    assert metadata["keras_version"].startswith("3.")
+    assert config["class_name"] == "Sequential" and config["config"]["name"] == "small"
+    assert [layer["class_name"] for layer in config["config"]["layers"]] == [
+        "InputLayer", "Dense", "Dropout", "Dense"]
+    assert config["config"]["layers"][0]["config"]["batch_shape"] == [None, 3]
+    with h5py.File(io.BytesIO(weights), "r") as store:
+        assert store["layers/dense/vars/0"].shape == (3, 4)
+        assert store["layers/dense/vars/1"].shape == (4,)
+        assert list(store["layers/dropout/vars"]) == []
+        assert list(store["layers/dense_1/vars"]) == ["0"]
+        numpy.testing.assert_array_equal(store["layers/dense_1/vars/0"][()],
+                                         model.layers[2].kernel.data)
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".H5"])
+def test_h5_paths_are_refused_naming_safetensors_and_keras(tmp_path, suffix):
+    model = neuronet.Sequential([layers.Input((3,)), layers.Dense(2)])
+    for call in (model.save, model.save_weights, model.load_weights):
+        with pytest.raises(neuronet.io.CheckpointError, match=r"\.safetensors.*\.keras"):
+            call(tmp_path / f"m{suffix}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_save_weights_to_keras_is_refused(tmp_path):
+    model = neuronet.Sequential([layers.Input((3,)), layers.Dense(2)])
+    with pytest.raises(neuronet.io.CheckpointError, match=r"\.safetensors"):
+        model.save_weights(tmp_path / "m.keras")
+
+
+class Doubler(neuronet.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(2)
+
+    def call(self, x, training=False):
+        return self.dense(x) * 2
+
+
+@pytest.mark.parametrize("model, message", [
+    (lambda: neuronet.Sequential([layers.Input((3,)), layers.LayerNormalization()]),
+     "LayerNormalization cannot be written"),
+    (lambda: neuronet.Sequential([layers.Input((3,)), layers.Lambda(lambda x: x)]),
+     "Lambda cannot be written"),
+    (lambda: neuronet.Sequential([layers.Input((3,)),
+                                  layers.Dense(2, activation=lambda x: x)]),
+     "activation"),
+    (lambda: neuronet.Sequential([layers.Input((3,)),
+                                  layers.Dense(2, activation="leaky_relu")]),
+     "activation 'leaky_relu' cannot be written"),
+    (lambda: neuronet.Sequential([layers.Input((3,)), Doubler()]),
+     "subclassed model is Python code"),
+])
+def test_what_keras_cannot_read_is_refused_before_writing(tmp_path, model, message):
+    with pytest.raises(KerasFileError, match=message):
+        model().save(tmp_path / "m.keras")
+    assert not list(tmp_path.iterdir())
