@@ -6,7 +6,8 @@ Every setting is an estimator parameter, so ``Pipeline``, ``GridSearchCV``, ``cl
 model, compiles it and trains it:
 
 - ``model=None``: an MLP of ``hidden_layer_sizes`` (100 ReLU units by default, as
-  scikit-learn's ``MLPClassifier``) with a softmax (classifier) or linear (regressor) output;
+  scikit-learn's ``MLPClassifier``) with a softmax (classifier) or linear (regressor) output,
+  computing in X's float type as ``MLPClassifier`` does (float64 unless X is float32);
 - ``model=callable``: ``model(n_features, n_outputs, **model_kwargs)`` returns a Model
   (compiled or not: a compiled one keeps its own optimizer, loss and metrics);
 - ``model=dict``: a config from ``neuronet.layers.serialize(model)``, or ``model=Model``:

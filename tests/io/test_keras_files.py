@@ -366,3 +366,23 @@ def test_what_keras_cannot_read_is_refused_before_writing(tmp_path, model, messa
     with pytest.raises(KerasFileError, match=message):
         model().save(tmp_path / "m.keras")
     assert not list(tmp_path.iterdir())
+
+
+def test_links_to_other_files_are_not_followed(tmp_path):
+    secret = tmp_path / "other.h5"
+    with h5py.File(secret, "w") as other:
+        other.create_dataset("kernel", data=numpy.ones((6, 8)))
+
+    def external(store):
+        del store["layers/dense/vars/0"]
+        store["layers/dense/vars/0"] = h5py.ExternalLink(str(secret), "kernel")
+
+    def soft(store):
+        store.move("layers/dense/vars/0", "elsewhere")
+        store["layers/dense/vars/0"] = h5py.SoftLink("/elsewhere")
+
+    for change, kind in ((external, "ExternalLink"), (soft, "SoftLink")):
+        contents = members()
+        contents["model.weights.h5"] = rewritten_weights(change)
+        with pytest.raises(KerasFileError, match=f"{kind}s are not followed"):
+            neuronet.models.load_keras(write(tmp_path / "linked.keras", contents))

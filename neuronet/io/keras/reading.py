@@ -249,14 +249,16 @@ def _assign(store, tree, prefix):
             _assign(store, subtree, f"{path}/")
             continue
         weights = layer.weights if layer is not None else []
-        group = store.get(f"{path}/vars")
+        group = _member(store, f"{path}/vars")
         stored = sorted(group.keys(), key=_index) if group is not None else []
         if len(stored) != len(weights):
             raise KerasFileError(f"{path}: the weights file holds {len(stored)} arrays for "
                                  f"{class_name} {layer and layer.name!r}, neuronet's layer has "
                                  f"{len(weights)} ({getattr(layer, 'weight_names', [])})")
         for key, weight, weight_name in zip(stored, weights, layer.weight_names if layer else []):
-            dataset = group[key]
+            dataset = _member(store, f"{path}/vars/{key}")
+            if dataset.external or dataset.is_virtual:
+                raise KerasFileError(f"{path}/vars/{key} keeps its data outside the file")
             if getattr(dataset, "dtype", None) is None or dataset.dtype.kind != "f" or \
                     tuple(dataset.shape) != tuple(weight.shape):
                 raise KerasFileError(f"{path}/vars/{key} ({layer.name}/{weight_name}) has "
@@ -264,6 +266,22 @@ def _assign(store, tree, prefix):
                                      f"{getattr(dataset, 'dtype', None)}, the layer expects "
                                      f"float {tuple(weight.shape)}")
             weight.data[...] = dataset[()]
+
+
+def _member(store, path):
+    """The group or dataset at ``path`` (None if absent), reached by hard links only: a soft
+    or external link could lead the reader to other files on this machine."""
+    import h5py
+
+    node = store
+    for part in path.split("/"):
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise KerasFileError(f"{path}: {type(link).__name__}s are not followed")
+        node = node[part]
+    return node
 
 
 def _index(key):
