@@ -3,6 +3,7 @@ made by its make_fixtures.py) predict as Keras did; anything else fails with one
 KerasFileError, never a crash, a hang or code execution."""
 import io
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -256,7 +257,7 @@ def test_fuzzed_files_fail_with_one_clear_error(tmp_path, name):
     root = pathlib.Path(__file__).parent.parent.parent
     done = subprocess.run([sys.executable, "-c", FUZZ, str(FIXTURES / f"{name}.keras"),
                            str(tmp_path)], capture_output=True, text=True, timeout=300,
-                          cwd=root, env={"PYTHONPATH": str(root), "PATH": ""})
+                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused" in done.stdout
     refused = int(done.stdout.split(" loaded, ")[1].split()[0])
@@ -386,3 +387,15 @@ def test_links_to_other_files_are_not_followed(tmp_path):
         contents["model.weights.h5"] = rewritten_weights(change)
         with pytest.raises(KerasFileError, match=f"{kind}s are not followed"):
             neuronet.models.load_keras(write(tmp_path / "linked.keras", contents))
+
+
+@pytest.mark.parametrize("name", ["functional", "activations", "nested", "lambda"])
+def test_keras_order_is_the_order_keras_saved(name):
+    """Keras writes a functional config in its ``model.layers`` order, which it computes
+    from the graph: keras_order, run on the graph alone, gives the same."""
+    from neuronet.io.keras.graph import keras_order
+
+    config = json.loads(members(name)["config.json"])["config"]
+    shuffled = config["layers"][::-1]
+    ordered = keras_order(shuffled, config["input_layers"], config["output_layers"])
+    assert [layer["name"] for layer in ordered] == [layer["name"] for layer in config["layers"]]
