@@ -3,7 +3,7 @@
 A Keras layer config is a dict of arguments. Each supported layer names the arguments it
 passes on (``ARGS``), those that must keep their Keras default because neuronet has no
 such option (``FIXED``), and those that change nothing at inference (initializers,
-regularizers, constraints, ``momentum``, ``seed``: ``IGNORED``). Anything else is
+regularizers, constraints, ``seed``: ``IGNORED``). Anything else is
 refused unless it is null: a file is read only as far as it is understood.
 """
 from neuronet import layers as nn_layers
@@ -14,7 +14,7 @@ from neuronet.io.keras.errors import KerasFileError
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax", "elu", "softplus",
                "log_softmax")
 
-IGNORED = {"name", "trainable", "dtype", "seed", "momentum", "kernel_initializer",
+IGNORED = {"name", "trainable", "dtype", "seed", "kernel_initializer",
            "bias_initializer", "beta_initializer", "gamma_initializer",
            "moving_mean_initializer", "moving_variance_initializer", "kernel_regularizer",
            "bias_regularizer", "beta_regularizer", "gamma_regularizer",
@@ -71,7 +71,8 @@ SPEC = {
     "Reshape": (nn_layers.Reshape, {"target_shape": _shape}, {}),
     "Dropout": (nn_layers.Dropout, {"rate": float}, {}),
     "BatchNormalization": (nn_layers.BatchNormalization,
-                           {"axis": _axis, "epsilon": float, "center": bool, "scale": bool},
+                           {"axis": _axis, "epsilon": float, "center": bool, "scale": bool,
+                            "momentum": float},
                            {"synchronized": False, "renorm": False}),
     "Activation": (nn_layers.Activation, {"activation": _activation}, {}),
     "ReLU": (nn_layers.ReLU, {}, {"max_value": None, "negative_slope": 0.0,
