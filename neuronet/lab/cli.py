@@ -6,6 +6,7 @@
     neuronet lab activations [--activations sigmoid,relu]
     neuronet lab kernels
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
+    neuronet lab reinforce [--episodes 2000] [--seeds 3] [--quick]   (its own options)
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
     neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
 
@@ -21,6 +22,7 @@ import os
 import time
 
 from neuronet import datasets
+from neuronet.lab import reinforce
 from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
 from neuronet.lab import (activations, architectures, common, explain, kernels,
                           learning_rate, optimizers, overfitting)
@@ -110,6 +112,7 @@ def add_lab_commands(commands):
         for option, keywords in options:
             parser.add_argument(option, **keywords)
         parser.set_defaults(handler=lab_command)
+    reinforce.add_command(experiments)  # episodes of an environment, not a data set
     _add_explain(commands)
 
 
