@@ -8,10 +8,15 @@ Tensor names in the file:
   names) loads the file;
 - ``optimizer/<i>/<slot>`` for the optimizer's slots of the i-th trainable weight.
 
+A path ending in ``.keras`` is a Keras 3 file instead (``neuronet.io.keras``: architecture
+and weights, which Keras reads); ``.h5`` / ``.hdf5`` (Keras 2's HDF5 files) are refused.
+
 The architecture may name only layer classes registered with neuronet
 (``neuronet.layers.register``), never an importable Python path, and nothing in
 the file is executed: loading is parsing.
 """
+import os
+
 import numpy
 
 from neuronet import layers, losses, optimizers
@@ -48,8 +53,16 @@ def _weight_labels(model, prefix="weights", path=""):
 
 def save_model(model, path, include_optimizer=True, extra=None):
     """Write ``model`` (architecture, weights, compile settings, optimizer state,
-    epoch, random state) to ``path`` atomically. ``extra``: JSON-able notes."""
+    epoch, random state) to ``path`` atomically. ``extra``: JSON-able notes.
+
+    A ``.keras`` path gets a Keras 3 file of the architecture and weights (the optimizer
+    state, the compile settings and ``extra`` are not in that format)."""
     _require_built(model, "save")
+    if _suffix(path, "save") == ".keras":
+        from neuronet.io.keras.writing import save_keras
+
+        save_keras(model, path)
+        return
     tensors = {name: weight.data for name, weight in named_weights(model)}
     document = _document(model, extra)
     document["architecture"] = layers.serialize(model)
@@ -64,14 +77,19 @@ def save_model(model, path, include_optimizer=True, extra=None):
 
 
 def save_weights(model, path):
-    """Write only the weights of ``model`` to ``path`` atomically."""
+    """Write only the weights of ``model`` to ``path`` atomically (safetensors)."""
     _require_built(model, "save_weights")
+    if _suffix(path, "save_weights") == ".keras":
+        raise CheckpointError(f"save_weights({str(path)!r}): weights alone are written as "
+                              "safetensors: use a .safetensors path (model.save(...) writes a "
+                              "whole model to a .keras file)")
     tensors = {name: weight.data for name, weight in named_weights(model)}
     save_tensors(path, tensors, _document(model, None))
 
 
 def load_weights(model, path):
     """Copy the weights stored in ``path`` into ``model`` (which must fit them)."""
+    _suffix(path, "load_weights")
     tensors, document = _read(path)
     _assign_weights(model, tensors, path)
     return document
@@ -79,7 +97,12 @@ def load_weights(model, path):
 
 def load_model(path, compile=True):
     """A model rebuilt from a ``save_model`` file, compiled and ready to resume:
-    ``model.fit(..., initial_epoch=model.epochs_done)`` continues where it stopped."""
+    ``model.fit(..., initial_epoch=model.epochs_done)`` continues where it stopped. A
+    ``.keras`` path is read by ``neuronet.io.keras.load_keras`` (an uncompiled model)."""
+    if _suffix(path, "load_model") == ".keras":
+        from neuronet.io.keras import load_keras
+
+        return load_keras(path)
     tensors, document = _read(path)
     if "architecture" not in document:
         raise CheckpointError(f"checkpoint {str(path)!r} holds weights only: build the model "
@@ -109,6 +132,16 @@ def _rebuild(tensors, document, path, compile):
         nn_random.set_state(document["random_state"])
     model.checkpoint_extra = document.get("extra") or {}
     return model
+
+
+def _suffix(path, action):
+    """The path's suffix, lower-cased; a CheckpointError for Keras 2's HDF5 suffixes."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in (".h5", ".hdf5"):
+        raise CheckpointError(f"{action}({str(path)!r}): neuronet does not use HDF5 (Keras 2) "
+                              "files; use a .safetensors path (neuronet's checkpoint, with "
+                              "the optimizer state) or a .keras path (a Keras 3 file)")
+    return suffix
 
 
 def _document(model, extra):

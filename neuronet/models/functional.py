@@ -231,7 +231,8 @@ class Functional(Model):
                               "inbound_nodes": [{"args": [self._encode(node.arguments)],
                                                  "kwargs": {}}
                                                 for node in nodes if node.inputs]})
-        return {"name": self.name, "trainable": self._trainable, "layers": described,
+        return {"name": self.name, "dtype": self.dtype, "trainable": self._trainable,
+                "layers": described,
                 "input_layers": self._histories(self._input_structure),
                 "output_layers": self._histories(self._output_structure)}
 
@@ -278,7 +279,8 @@ class Functional(Model):
                 pending.remove(item)
         return cls(_decode_histories(config["input_layers"], made),
                    _decode_histories(config["output_layers"], made),
-                   name=config.get("name"), trainable=config.get("trainable", True))
+                   name=config.get("name"), dtype=config.get("dtype"),
+                   trainable=config.get("trainable", True))
 
     def layer_graph(self):
         """(layers, edges): ``layers`` in Keras' order and ``edges`` as (source, target)

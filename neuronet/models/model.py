@@ -206,7 +206,9 @@ class Model(Trainer, Layer):
     # --- checkpoints -------------------------------------------------------------
     def save(self, path, include_optimizer=True, extra=None):
         """Write architecture, weights, optimizer state, epoch and random state to one
-        safetensors file, atomically (see ``neuronet.io``); ``extra``: JSON-able notes."""
+        safetensors file, atomically (see ``neuronet.io``); ``extra``: JSON-able notes.
+        A ``.keras`` path writes a Keras 3 file (architecture and weights) that Keras reads;
+        ``.h5`` raises a CheckpointError."""
         io.save_model(self, path, include_optimizer=include_optimizer, extra=extra)
 
     def save_weights(self, path):

@@ -108,7 +108,7 @@ class Sequential(Model):
     def get_config(self):
         """{'name', 'layers': [layers.serialize(layer), ...]} and, for a model built
         without an InputLayer, 'build_input_shape'; JSON-able."""
-        config = {"name": self.name, "trainable": self._trainable,
+        config = {"name": self.name, "dtype": self.dtype, "trainable": self._trainable,
                   "layers": [layers_module.serialize(layer) for layer in self._layers]}
         if self.built and self._input_shape_from_layers() is None:
             config["build_input_shape"] = list(self.input_shape)
@@ -118,7 +118,8 @@ class Sequential(Model):
     def from_config(cls, config):
         """A new, uncompiled Sequential of new layers (built if the config says how)."""
         layers = [layers_module.deserialize(description) for description in config["layers"]]
-        model = cls(layers, name=config.get("name"), trainable=config.get("trainable", True))
+        model = cls(layers, name=config.get("name"), dtype=config.get("dtype"),
+                    trainable=config.get("trainable", True))
         if not model.built and config.get("build_input_shape") is not None:
             model.build(tuple(config["build_input_shape"]))
         return model

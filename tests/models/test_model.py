@@ -117,6 +117,19 @@ def test_config_round_trip_through_json(rng):
     np.testing.assert_array_equal(clone.predict(x), model.predict(x))
 
 
+@pytest.mark.parametrize("functional", [False, True])
+def test_config_round_trip_keeps_a_float64_model_float64(rng, functional):
+    inputs = nn.Input((3,), dtype="float64")
+    dense = layers.Dense(2, dtype="float64")
+    model = (nn.Model(inputs, dense(inputs), dtype="float64") if functional
+             else nn.Sequential([inputs, dense], dtype="float64"))
+    clone = layers.deserialize(json.loads(json.dumps(layers.serialize(model))))
+    clone.set_weights(model.get_weights())
+    x = rng.standard_normal((4, 3))
+    assert clone.dtype == "float64" and clone.predict(x).dtype == np.float64
+    np.testing.assert_array_equal(clone.predict(x), model.predict(x))
+
+
 def test_config_of_a_model_built_from_data_rebuilds(rng):
     model = nn.Sequential([layers.Dense(3), layers.Dense(2)])
     model(rng.standard_normal((4, 6)))
