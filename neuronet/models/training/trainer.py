@@ -11,52 +11,19 @@ several outputs the loss is the weighted sum of theirs (``models.compiled``).
 import math
 import warnings
 
-from neuronet import optimizers, targets
+from neuronet import optimizers
 from neuronet import metrics as metrics_module
-from neuronet.backend import check_real, xp
 from neuronet.callbacks import CallbackList, History
 from neuronet.data import adapters
 from neuronet.distributed.fitting import fit_plan
 from neuronet.models.compiled import Compiled, resolve_loss, unique_names
 from neuronet.models.progress import ProgressLogger
-from neuronet.tensor import no_grad
+from neuronet.models.training.data import (DataFeeding, _check_count, _with_class_weight,
+                                          _without_none)
+from neuronet.models.training.inference import Inference
 
 
-def _check_count(method, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, xp.integer)) or value < minimum:
-        raise ValueError(f"{method} expects {name} to be an integer >= {minimum}, got {value!r}")
-
-
-def _check_finite(x, method):
-    """Refuse NaN or inf in x: one such value makes the loss NaN at the first batch that
-    holds it, and the optimizer step then makes every weight NaN."""
-    if x.dtype.kind != "f":
-        return
-    with xp.errstate(over="ignore", invalid="ignore"):
-        total = x.sum(dtype=xp.float64)  # NaN or inf whenever an element is (or on overflow)
-    if math.isfinite(total):
-        return
-    bad = ~xp.isfinite(x.reshape(len(x), -1))
-    count = int(bad.sum())
-    if count:
-        first = int(xp.argmax(bad.any(axis=1)))
-        raise ValueError(f"{method}: x holds {count} NaN or infinite values, the first in sample "
-                         f"{first} (x[{first}]); they would make the loss and every weight NaN. "
-                         "Drop or replace those samples first (numpy.isfinite(x) finds them)")
-
-
-def _warn_if_one_class(y, y_val, split):
-    """Warn when the validation slice holds one class although the data holds several."""
-    val_classes = xp.unique(targets.sample_classes(y_val))
-    if len(val_classes) == 1 and len(xp.unique(targets.sample_classes(y))) > 1:
-        warnings.warn(
-            f"fit: validation_split={split} takes the last {len(y_val)} samples, before any "
-            f"shuffling, and they all belong to class {val_classes[0]}: the data looks sorted "
-            "by class. Shuffle x and y together before fit (order = rng.permutation(len(x)); "
-            "x, y = x[order], y[order]) or pass validation_data.", UserWarning, stacklevel=4)
-
-
-class Trainer:
+class Trainer(Inference, DataFeeding):
     """The training half of ``Model``: it needs ``__call__``, ``trainable_weights`` and
     ``describe`` from the model it is mixed into.
 
@@ -130,34 +97,6 @@ class Trainer:
             raise RuntimeError(f"{self.describe()}: call compile(optimizer=..., loss=...) "
                                f"before {method}()")
 
-    def _checked_data(self, x, y, method, sample_weight=None):
-        """x, y (and sample_weight) as arrays, or lists/dicts of arrays, with as many
-        samples each, x fitting the model's input."""
-        x, y = adapters.as_arrays(x), adapters.as_arrays(y)
-        sample_weight = adapters.as_arrays(sample_weight)
-        if y is None:
-            raise ValueError(f"{method} needs targets y (or x that gives (x, y) batches)")
-        for leaf in adapters.leaves(y):
-            targets.checked(method, leaf, what="y")  # labels: numbers, not strings or objects
-        parts = adapters.leaves(x) + adapters.leaves(y) + adapters.leaves(sample_weight)
-        if any(leaf.ndim == 0 for leaf in parts) or len({len(leaf) for leaf in parts}) != 1:
-            raise ValueError(f"{method}: x and y must hold the same number of samples, got x "
-                             f"of shape {adapters.describe_shapes(x)} and y of shape "
-                             f"{adapters.describe_shapes(y)}" + (
-                                 "" if sample_weight is None else " and sample_weight of "
-                                 f"shape {adapters.describe_shapes(sample_weight)}"))
-        self._check_inputs(x, method)
-        return x, y, sample_weight
-
-    def _check_inputs(self, x, method):
-        for leaf in adapters.leaves(x):
-            check_real(leaf, f"{method}: x")
-            if leaf.ndim == 0 or len(leaf) == 0:
-                raise ValueError(f"{method} needs at least one sample, got x of shape "
-                                 f"{leaf.shape}")
-        if self.built and not adapters.is_structure(x):
-            self.input_spec().check(self, x.shape)
-
     # --- one step ------------------------------------------------------------
     def _compute_loss(self, y, y_pred, sample_weight=None):
         """The training loss: sum_k loss_weight_k * loss_k over the outputs (one output:
@@ -184,12 +123,6 @@ class Trainer:
             self.optimizer.zero_grad(params)
             loss.backward()
             self.optimizer.step(params)
-        self._update_metrics(y, y_pred, loss, sample_weight)
-
-    def _test_step(self, x, y, sample_weight=None):
-        with no_grad():
-            y_pred = self(x, training=False)
-            loss = self._compute_loss(y, y_pred, sample_weight)
         self._update_metrics(y, y_pred, loss, sample_weight)
 
     def _update_metrics(self, y, y_pred, loss, sample_weight=None):
@@ -317,78 +250,6 @@ class Trainer:
         callbacks.on_train_end(logs)
         return history
 
-    def _training_epochs(self, x, y, sample_weight, class_weight, batch_size, shuffle,
-                         steps_per_epoch, split):
-        """(the training EpochIterator, validation_split's (x, y, sample_weight) or None)."""
-        if adapters.is_batch_source(x):
-            if split:
-                raise ValueError("fit: validation_split needs arrays; with a PyDataset or a "
-                                 "generator pass validation_data")
-            return self._epochs("fit", x, y, sample_weight, batch_size, steps_per_epoch,
-                                shuffle=shuffle, class_weight=class_weight), None
-        if batch_size is not None:
-            _check_count("fit", "batch_size", batch_size, 1)
-        x, y, sample_weight = self._checked_data(x, y, "fit", sample_weight)
-        for leaf in adapters.leaves(x):
-            _check_finite(leaf, "fit")
-        sample_weight = _with_class_weight("fit", y, sample_weight, class_weight)
-        train, validation = self._validation_split(x, y, sample_weight, split)
-        passes = adapters.ArrayPasses(*train, batch_size or 32, shuffle)
-        return adapters.EpochIterator(passes, steps_per_epoch, "fit"), validation
-
-    def _epochs(self, method, x, y, sample_weight, batch_size, steps, shuffle=False,
-                class_weight=None):
-        """An EpochIterator over data (x, y, sample_weight) or over a batch source x."""
-        if steps is not None:
-            _check_count(method, "steps", steps, 1)
-        if adapters.is_batch_source(x):
-            given = {"y": y, "sample_weight": sample_weight, "batch_size": batch_size}
-            for name, value in given.items():
-                if value is not None:
-                    raise ValueError(f"{method}: x is a {type(x).__name__} that gives its own "
-                                     f"batches; {name} cannot be given too (the batches "
-                                     "carry the targets and sample weights)")
-            passes = adapters.SourcePasses(x, shuffle, method, class_weight)
-            return adapters.EpochIterator(passes, steps, method)
-        if batch_size is not None:
-            _check_count(method, "batch_size", batch_size, 1)
-        x, y, sample_weight = self._checked_data(x, y, method, sample_weight)
-        for leaf in adapters.leaves(x):
-            _check_finite(leaf, method)
-        sample_weight = _with_class_weight(method, y, sample_weight, class_weight)
-        passes = adapters.ArrayPasses(x, y, sample_weight, batch_size or 32, shuffle)
-        return adapters.EpochIterator(passes, steps, method)
-
-    def _validation_epochs(self, data, batch_size, steps):
-        """validation_data: (x_val, y_val), (x_val, y_val, sample_weight_val) or a source."""
-        method = "fit (validation_data)"
-        if adapters.is_batch_source(data):
-            return self._epochs(method, data, None, None, None, steps)
-        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-            raise ValueError("fit expects validation_data as a tuple (x_val, y_val) or "
-                             "(x_val, y_val, sample_weight_val), a PyDataset or a generator, "
-                             f"got {type(data).__name__}")
-        x_val, y_val, weight_val = tuple(data) + (None,) * (3 - len(data))
-        return self._epochs(method, x_val, y_val, weight_val, batch_size, steps)
-
-    def _validation_split(self, x, y, sample_weight, split):
-        """((x, y, sample_weight) to train on, the same to validate on or None); the split
-        is views, not copies."""
-        if not split:
-            return (x, y, sample_weight), None
-        if not 0.0 < split < 1.0:
-            raise ValueError(f"fit expects validation_split in [0, 1), got {split!r}")
-        samples = adapters.sample_count(x)
-        split_at = int(samples * (1.0 - split))
-        if split_at in (0, samples):
-            raise ValueError(f"fit: validation_split={split} leaves {split_at} of {samples} "
-                             "samples for training: too few samples to split")
-        if not adapters.is_structure(y):
-            _warn_if_one_class(y, y[split_at:], split)
-        parts = (x, y, sample_weight)
-        return (tuple(adapters.take(part, slice(None, split_at)) for part in parts),
-                tuple(adapters.take(part, slice(split_at, None)) for part in parts))
-
     def _callback_list(self, callbacks, history, verbose, steps, epochs=None):
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
@@ -417,61 +278,6 @@ class Trainer:
         logs["lr"] = self.optimizer.learning_rate
         return logs
 
-    def _test_loop(self, epochs, callbacks, method):
-        self.reset_metrics()
-        callbacks.on_test_begin()
-        step = -1
-        for step, batch in enumerate(epochs.epoch()):
-            callbacks.on_test_batch_begin(step)
-            self._test_step(*_without_none(batch))
-            callbacks.on_test_batch_end(step, self._logs())
-        if step < 0:
-            raise ValueError(f"{method}: the data gave no batch to evaluate (a generator "
-                             "that has ended?); pass validation_steps with a generator "
-                             "that loops over its data, or a PyDataset")
-        logs = self._logs()
-        callbacks.on_test_end(logs)
-        return logs
-
-    def evaluate(self, x, y=None, batch_size=None, verbose=1, return_dict=False,
-                 callbacks=None, sample_weight=None, steps=None):
-        """The loss and metrics on (x, y), in inference mode and without gradients.
-
-        x, y, sample_weight: as ``fit`` takes them (x may be a PyDataset or a generator;
-        ``steps`` batches of it when given). Returns the loss alone when no metrics were
-        compiled, else [loss, *metrics] (or a dict with ``return_dict=True``).
-        """
-        self._require_compiled("evaluate", needs_optimizer=False)
-        epochs = self._epochs("evaluate", x, y, sample_weight, batch_size, steps)
-        callbacks = self._callback_list(callbacks, None, verbose, epochs.steps)
-        return self._returned(self._test_loop(epochs, callbacks, "evaluate"), return_dict)
-
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None, steps=None):
-        """The model's outputs on x as NumPy arrays (a list or dict of them for several
-        outputs): inference mode, no gradients kept. x may be a PyDataset or generator
-        (each batch x or (x, ...)), ``steps`` batches of it when given."""
-        if adapters.is_batch_source(x):
-            epochs = adapters.EpochIterator(adapters.SourcePasses(x, False, "predict"), steps,
-                                            "predict")
-        else:
-            if batch_size is not None:
-                _check_count("predict", "batch_size", batch_size, 1)
-            x = adapters.as_arrays(x)
-            self._check_inputs(x, "predict")
-            epochs = adapters.EpochIterator(adapters.ArrayPasses(
-                x, None, None, batch_size or 32, shuffle=False), steps, "predict")
-        callbacks = self._callback_list(callbacks, None, verbose, epochs.steps)
-        callbacks.on_predict_begin()
-        outputs = []
-        with no_grad():
-            for step, (x_batch, _, _) in enumerate(epochs.epoch()):
-                callbacks.on_predict_batch_begin(step)
-                y_pred = self(x_batch, training=False)
-                outputs.append(adapters.map_data(lambda tensor: tensor.numpy(), y_pred))
-                callbacks.on_predict_batch_end(step)
-        callbacks.on_predict_end()
-        return _concatenated(outputs)
-
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on (x, y); returns its loss (and metrics) as ``evaluate`` does."""
         self._require_compiled("train_on_batch")
@@ -480,33 +286,6 @@ class Trainer:
         self.reset_metrics()
         self._train_step(*_without_none((x, y, sample_weight)))
         return self._returned(self._logs(), return_dict)
-
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        """The loss (and metrics) on one batch, in inference mode and without gradients."""
-        self._require_compiled("test_on_batch", needs_optimizer=False)
-        x, y, sample_weight = self._checked_data(x, y, "test_on_batch", sample_weight)
-        self.reset_metrics()
-        self._test_step(*_without_none((x, y, sample_weight)))
-        return self._returned(self._logs(), return_dict)
-
-
-def _without_none(batch):
-    """(x, y) or (x, y, sample_weight): the step's arguments, without a missing weight."""
-    x, y, sample_weight = batch
-    if y is None:
-        raise ValueError("fit/evaluate: each batch must hold targets: (x, y) or (x, y, "
-                         "sample_weight), got (x,) alone")
-    return (x, y) if sample_weight is None else (x, y, sample_weight)
-
-
-def _with_class_weight(method, y, sample_weight, class_weight):
-    """sample_weight, or class_weight turned into one weight per sample by its label."""
-    if class_weight is None:
-        return sample_weight
-    if sample_weight is not None:
-        raise ValueError(f"{method}: give class_weight or sample_weight, not both (Keras "
-                         "does not combine them)")
-    return adapters.class_weight_to_sample_weights(method, y, class_weight)
 
 
 def _check_validation_freq(freq):
@@ -524,14 +303,3 @@ def _should_validate(epoch, freq):
     if isinstance(freq, int):
         return (epoch + 1) % freq == 0
     return epoch + 1 in freq
-
-
-def _concatenated(outputs):
-    """predict's batches joined along the samples, in the form of the model's output."""
-    first = outputs[0]
-    if isinstance(first, dict):
-        return {key: xp.concatenate([batch[key] for batch in outputs]) for key in first}
-    if adapters.is_structure(first):
-        return type(first)(xp.concatenate([batch[k] for batch in outputs])
-                           for k in range(len(first)))
-    return xp.concatenate(outputs)
