@@ -37,34 +37,36 @@ def average_precision(detections, truths, label, iou_threshold=0.5):
         (AP, recall at the end, precision curve, recall curve); AP is NaN when the class
         has no true box.
     """
-    records, total = [], 0
+    scores, images, rows, overlaps, total = [], [], [], [], 0
     for image, (found, (true_boxes, true_classes)) in enumerate(zip(detections, truths)):
-        total += int(numpy.sum(numpy.asarray(true_classes) == label))
+        true_boxes = numpy.asarray(true_boxes).reshape(-1, 4)[numpy.asarray(true_classes)
+                                                               == label]
         mine = numpy.asarray(found.classes) == label
-        for score, box in zip(numpy.asarray(found.scores)[mine],
-                              numpy.asarray(found.boxes).reshape(-1, 4)[mine]):
-            records.append((-float(score), image, box))
+        boxes = numpy.asarray(found.boxes).reshape(-1, 4)[mine]
+        total += len(true_boxes)
+        overlaps.append(pairwise_iou(boxes, true_boxes))  # (detections, true boxes)
+        scores.extend(numpy.asarray(found.scores)[mine].tolist())
+        images.extend([image] * len(boxes))
+        rows.extend(range(len(boxes)))
     if total == 0:
         return float("nan"), float("nan"), numpy.zeros(0), numpy.zeros(0)
-    records.sort(key=lambda record: (record[0], record[1]))
-    matched = [numpy.zeros(int(numpy.sum(numpy.asarray(classes) == label)), dtype=bool)
-               for _, classes in truths]
-    hits = numpy.zeros(len(records), dtype=bool)
-    for index, (_, image, box) in enumerate(records):
-        hits[index] = _match(box, truths[image], label, matched[image], iou_threshold)
+    order = numpy.lexsort((images, -numpy.asarray(scores, dtype=numpy.float64)))
+    matched = [numpy.zeros(table.shape[1], dtype=bool) for table in overlaps]
+    hits = numpy.zeros(len(order), dtype=bool)
+    for index, record in enumerate(order):
+        image = images[record]
+        hits[index] = _match(overlaps[image][rows[record]], matched[image], iou_threshold)
     true_positives = numpy.cumsum(hits)
-    precision = true_positives / numpy.arange(1, len(records) + 1)
+    precision = true_positives / numpy.arange(1, len(order) + 1)
     recall = true_positives / total
     return _area(precision, recall), float(recall[-1]) if len(recall) else 0.0, precision, recall
 
 
-def _match(box, truth, label, matched, iou_threshold):
-    """Whether ``box`` hits a free true box of ``label`` (marking it matched)."""
-    true_boxes, true_classes = truth
-    true_boxes = numpy.asarray(true_boxes).reshape(-1, 4)[numpy.asarray(true_classes) == label]
-    if not len(true_boxes):
+def _match(overlaps, matched, iou_threshold):
+    """Whether a detection with these IoUs to the image's true boxes hits the one it
+    overlaps most, if that one is still free (marking it matched)."""
+    if not len(overlaps):
         return False
-    overlaps = pairwise_iou(box[None], true_boxes)[0]
     best = int(overlaps.argmax())
     if overlaps[best] >= iou_threshold and not matched[best]:
         matched[best] = True
