@@ -19,6 +19,7 @@ from neuronet.random import manual_seed
 ITEMS, SIZES, MAX_OVERLAP = (1, 1), (20, 40), 0.0
 BETA, BOX_WEIGHT = 0.02, 5.0
 GOALS = {"mean_iou": 0.75, "class_accuracy": 0.85}
+GOAL_NAMES = {"mean_iou": "mean IoU", "class_accuracy": "class accuracy"}
 SHOWN = 8
 DESCRIPTION = ("Conv2D 16, 32, 64 (3x3, stride 2, ReLU) -> Dense 128 -> heads: Dense "
                f"classes (softmax) and Dense 4 (sigmoid corners); loss CE + {BOX_WEIGHT:g} "
@@ -86,9 +87,8 @@ def run(lab, sets, class_names):
 
 
 def _sentence(results):
-    met = [name.replace("_", " ") for name, goal in GOALS.items()
-           if results[name]["mean"] >= goal]
-    missed = [f"{name.replace('_', ' ')} (goal {goal})" for name, goal in GOALS.items()
+    met = [GOAL_NAMES[name] for name, goal in GOALS.items() if results[name]["mean"] >= goal]
+    missed = [f"{GOAL_NAMES[name]} (goal {goal})" for name, goal in GOALS.items()
               if results[name]["mean"] < goal]
     verdict = ("both goals are met" if not missed else
                f"short of the goal: {', '.join(missed)}" + (f"; met: {', '.join(met)}"
