@@ -5,6 +5,7 @@
     neuronet evaluate RUN_DIR_OR_MODEL [--dataset NAME]
     neuronet predict RUN_DIR_OR_MODEL IMAGE...
     neuronet summary RUN_DIR_OR_MODEL
+    neuronet export RUN_DIR_OR_MODEL --onnx OUT.onnx [--opset 17]
 
 Only this module parses arguments and prints errors. A mistake (a bad option, a
 missing file, data or a checkpoint that does not fit: ``ValueError``, ``OSError``)
@@ -72,6 +73,13 @@ def build_parser():
     summary = commands.add_parser("summary", help="print a model's layers and parameters")
     summary.add_argument("model", metavar="RUN_DIR_OR_MODEL")
     summary.set_defaults(handler=summary_command)
+    export = commands.add_parser("export", help="write a trained model as an ONNX file")
+    export.add_argument("model", metavar="RUN_DIR_OR_MODEL")
+    export.add_argument("--onnx", metavar="OUT.onnx", required=True,
+                        help="the ONNX file to write (inputs channels-last, dynamic batch)")
+    export.add_argument("--opset", type=POSITIVE_INT, default=17, metavar="N",
+                        help="ONNX opset (default 17)")
+    export.set_defaults(handler=export_command)
     add_lab_commands(commands)
     _add_debug_option(parser)
     return parser
@@ -238,6 +246,16 @@ def as_probabilities(outputs):
 def summary_command(args):
     model = models.load_model(runs.checkpoint_path(args.model))
     model.summary(print_fn=print)
+    return 0
+
+
+def export_command(args):
+    model = models.load_model(runs.checkpoint_path(args.model), compile=False)
+    try:
+        model.export_onnx(args.onnx, opset=args.opset)
+    except ImportError as error:  # the optional onnx package is missing
+        raise CommandError(f"export: {error}") from None
+    print(f"wrote {args.onnx}: {model.describe()} as ONNX opset {args.opset}")
     return 0
 
 

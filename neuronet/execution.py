@@ -165,11 +165,14 @@ def _declares(layer, op):
 def _fuses(conv, pool):
     """Whether ``pool`` is a max-pool that ``conv``'s convolution can apply in its own
     blocks: windows side by side, 'valid', the same dtype, both built (the first call
-    builds them one by one), and an activation that commutes with the maximum."""
+    builds them one by one), an activation that commutes with the maximum, and no
+    activity regularizer on either (the convolution's needs its full output, the pool's
+    runs in the pool's own call)."""
     return (_declares(conv, "conv2d") and _declares(pool, "max_pool2d")
             and conv.built and pool.built and conv.dtype == pool.dtype
             and pool.padding == "valid" and pool.strides == pool.pool_size
-            and conv.activation in _COMMUTE_WITH_MAX)
+            and conv.activation in _COMMUTE_WITH_MAX
+            and conv.activity_regularizer is None and pool.activity_regularizer is None)
 
 
 def _splits_work(layer):
@@ -188,7 +191,7 @@ def _facts(layers):
     for layer in layers:
         op = getattr(layer, "computes", None)
         fact = (id(layer), layer.built, layer.dtype, op, _declares(layer, op),
-                _splits_work(layer))
+                _splits_work(layer), layer.activity_regularizer is not None)
         if op == "conv2d":
             fact += (layer.activation,)
         elif op == "max_pool2d":

@@ -263,6 +263,9 @@ for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal
              VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
              LecunUniform, LecunNormal):
     register(_cls)
+# Keras' short names (Embedding's default 'uniform' is U(-0.05, 0.05)).
+INITIALIZERS.register(RandomUniform, aliases=["uniform"])
+INITIALIZERS.register(RandomNormal, aliases=["normal"])
 
 
 def _from_name(name):

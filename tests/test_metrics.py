@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import neuronet as nn
 from neuronet import losses, metrics
 
 
@@ -309,3 +310,81 @@ def test_class_count_change_is_an_error(rng):
     metric.update_state(np.array([0, 1]), _scores(rng, 2, 3))
     with pytest.raises(ValueError, match="F1Score got 4 classes after 3"):
         metric.update_state(np.array([0, 1]), _scores(rng, 2, 4))
+
+
+# --- sample weights: Keras' weighted formulas ------------------------------------------------
+def _weighted_mean(values, weights):
+    return float(np.sum(weights * values) / np.sum(weights))
+
+
+def test_mean_metrics_with_sample_weight_are_keras_weighted_means(rng):
+    weights = rng.uniform(0, 2, 12)
+    labels = rng.integers(0, 4, 12)
+    scores = rng.standard_normal((12, 4))
+    right = (scores.argmax(axis=1) == labels).astype(float)
+    top2 = (np.argsort(-scores, axis=1)[:, :2] == labels[:, None]).any(axis=1).astype(float)
+    one_hot = np.eye(4)[labels]
+    probabilities = rng.uniform(0, 1, (12, 1))
+    binary = rng.integers(0, 2, (12, 1))
+    regression = rng.standard_normal((12, 3))
+    cases = [
+        (metrics.SparseCategoricalAccuracy(), labels, scores, right),
+        (metrics.CategoricalAccuracy(), one_hot, scores, right),
+        (metrics.SparseTopKCategoricalAccuracy(k=2), labels, scores, top2),
+        (metrics.TopKCategoricalAccuracy(k=2), one_hot, scores, top2),
+        (metrics.BinaryAccuracy(), binary, probabilities,
+         ((probabilities > 0.5) == binary)[:, 0].astype(float)),
+        (metrics.get("accuracy"), labels, scores, right),  # chosen from the shapes
+        (metrics.MeanSquaredError(), regression, scores[:, :3],
+         ((regression - scores[:, :3]) ** 2).mean(axis=1)),
+        (metrics.MeanAbsoluteError(), regression, scores[:, :3],
+         np.abs(regression - scores[:, :3]).mean(axis=1)),
+    ]
+    for metric, y_true, y_pred, values in cases:
+        metric.update_state(y_true[:5], y_pred[:5], sample_weight=weights[:5])
+        metric.update_state(y_true[5:], y_pred[5:], sample_weight=weights[5:, None])
+        assert metric.result() == pytest.approx(_weighted_mean(values, weights), rel=1e-12), (
+            type(metric).__name__)
+
+
+def test_precision_recall_f1_with_sample_weight_count_weights(rng):
+    weights = rng.uniform(0, 2, 20)
+    y_true = rng.integers(0, 2, 20)
+    scores = rng.uniform(0, 1, (20, 1))
+    predicted = scores[:, 0] > 0.5
+    tp = np.sum(weights * (predicted & (y_true == 1)))
+    fp = np.sum(weights * (predicted & (y_true == 0)))
+    fn = np.sum(weights * (~predicted & (y_true == 1)))
+    expected = {metrics.Precision: tp / (tp + fp), metrics.Recall: tp / (tp + fn),
+                metrics.F1Score: 2 * tp / (2 * tp + fp + fn)}
+    for cls, value in expected.items():
+        metric = cls()
+        metric.update_state(y_true[:8], scores[:8], sample_weight=weights[:8])
+        metric.update_state(y_true[8:], scores[8:], sample_weight=weights[8:])
+        assert metric.result() == pytest.approx(value, rel=1e-12), cls.__name__
+
+
+def test_a_zero_weight_leaves_a_sample_out_of_every_metric(rng):
+    labels, scores = rng.integers(0, 3, 10), rng.standard_normal((10, 3))
+    weights = (np.arange(10) % 2).astype(float)
+    for cls in (metrics.SparseCategoricalAccuracy, metrics.Precision, metrics.Recall,
+                metrics.F1Score):
+        weighted, subset = cls(), cls()
+        weighted.update_state(labels, scores, sample_weight=weights)
+        subset.update_state(labels[1::2], scores[1::2])
+        assert weighted.result() == pytest.approx(subset.result(), rel=1e-12), cls.__name__
+
+
+def test_weighted_metrics_in_fit_follow_the_sample_weights(rng):
+    nn.manual_seed(0)
+    x, y = rng.standard_normal((16, 4)), rng.integers(0, 2, 16)
+    weights = rng.uniform(0, 2, 16)
+    model = nn.Sequential([nn.layers.Input((4,)), nn.layers.Dense(1, activation="sigmoid")])
+    model.compile(nn.optimizers.SGD(learning_rate=0.0), "mse",
+                  weighted_metrics=["accuracy", "precision"])
+    logs = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    predicted = model.predict(x)[:, 0] > 0.5
+    right = (predicted == y).astype(float)
+    assert logs["accuracy"] == pytest.approx(_weighted_mean(right, weights), rel=1e-12)
+    tp = np.sum(weights * (predicted & (y == 1)))
+    assert logs["precision"] == pytest.approx(tp / np.sum(weights * predicted), rel=1e-12)

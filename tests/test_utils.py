@@ -300,7 +300,93 @@ def test_plot_model_refuses_what_it_cannot_draw(tmp_path):
     with pytest.raises(ValueError, match=r"cannot write .*model\.dot.*'png'"):
         utils.plot_model(_mlp(), tmp_path / "model.dot")
     nested = nn.Sequential([layers.Input((4,)), nn.Sequential([layers.Dense(2)], name="inner")])
-    with pytest.raises(ValueError, match=r"expand_nested=True is not supported yet.*'inner'"):
-        utils.plot_model(nested, tmp_path / "d.png", expand_nested=True)
     utils.plot_model(nested, tmp_path / "d.png")
     assert not (tmp_path / "a.png").exists() and (tmp_path / "d.png").is_file()
+
+
+def _residual_graph():
+    """Branches from a stem merged by Add (with the skip), then a nested model."""
+    features = nn.Input((4,), name="features")
+    stem = layers.Dense(8, name="stem")(features)
+    left = layers.Dense(8, name="left")(stem)
+    right = layers.Dense(8, name="right", activation="relu")(stem)
+    merged = layers.Add(name="residual")([left, right, stem])
+    code_in = nn.Input((8,), name="code_in")
+    encoder = nn.Model(code_in, layers.Dense(3, name="code")(code_in), name="encoder")
+    return nn.Model(features, layers.Dense(1, name="score")(encoder(merged)))
+
+
+def test_model_graph_of_a_functional_model_has_its_branches_merges_and_nested_model():
+    nodes, edges = utils.model_graph(_residual_graph())
+    names = [node.name for node in nodes]
+    assert names == ["features", "stem", "left", "right", "residual", "encoder", "score"]
+    assert nodes[5].class_name == "Functional" and nodes[5].output_shape == (None, 3)
+    assert nodes[3].activation == "relu" and nodes[4].output_shape == (None, 8)
+    pairs = {(names[a], names[b]) for a, b in edges}
+    assert pairs == {("features", "stem"), ("stem", "left"), ("stem", "right"),
+                     ("left", "residual"), ("right", "residual"), ("stem", "residual"),
+                     ("residual", "encoder"), ("encoder", "score")}
+    assert len(edges) == len(pairs)
+
+
+def test_a_shared_layer_is_one_box_or_one_per_call_when_it_feeds_itself():
+    a, b = nn.Input((3,), name="a"), nn.Input((3,), name="b")
+    shared = layers.Dense(3, name="shared")
+    joined = layers.concatenate([shared(a), shared(b)], name="joined")
+    nodes, edges = utils.model_graph(nn.Model([a, b], joined))
+    names = [node.name for node in nodes]
+    assert sorted((names[s], names[t]) for s, t in edges) == [
+        ("a", "shared"), ("b", "shared"), ("shared", "joined")]
+    x = nn.Input((3,), name="x")
+    twice = layers.Dense(3, name="twice")
+    nodes, edges = utils.model_graph(nn.Model(x, twice(layers.Dense(3, name="mid")(twice(x)))))
+    names = [node.name for node in nodes]
+    assert names == ["x", "twice[0]", "mid", "twice[1]"]
+    assert [(names[s], names[t]) for s, t in edges] == [
+        ("x", "twice[0]"), ("twice[0]", "mid"), ("mid", "twice[1]")]
+
+
+def test_plot_model_draws_a_functional_graph_rank_by_rank_with_arrows(tmp_path):
+    path = tmp_path / "residual.png"
+    utils.plot_model(_residual_graph(), to_file=path, show_shapes=True,
+                     show_layer_names=True, dpi=50)
+    pixels = _pixels(path)
+    boxes = _box_mask(pixels)
+    rows, _ = _rows_and_columns(boxes)
+    assert len(rows) == 6  # features, stem, left|right, residual, encoder, score
+    per_row = [len(_runs(boxes[top:bottom].any(axis=0))) for top, bottom in rows]
+    assert per_row == [1, 1, 2, 1, 1, 1]
+    dark = np.all(pixels < 100, axis=-1)
+    for (_, bottom), (top, _) in zip(rows, rows[1:]):
+        assert dark[bottom:top].any()  # arrows run between each two ranks
+    # the skip stem -> residual runs down between the two branches (a thin grey line)
+    top, bottom = rows[2]
+    left, right = _runs(boxes[top:bottom].any(axis=0))
+    line = np.all(pixels[top:bottom, left[1]:right[0]] < 180, axis=-1)
+    assert line.any(axis=1).all()
+
+
+def test_expand_nested_opens_functional_and_sequential_models_inside():
+    nodes, edges = utils.model_graph(_residual_graph(), expand_nested=True)
+    names = [node.name for node in nodes]
+    assert names == ["features", "stem", "left", "right", "residual", "encoder/code", "score"]
+    pairs = {(names[a], names[b]) for a, b in edges}
+    assert ("residual", "encoder/code") in pairs and ("encoder/code", "score") in pairs
+    assert not any("code_in" in name for name in names)  # the inner Input is the outer tensor
+    inner = nn.Sequential([layers.Dense(5, name="d1"), layers.Dense(2, name="d2")], name="inner")
+    outer = nn.Sequential([layers.Input((4,), name="x"), inner, layers.Dense(1, name="top")])
+    nodes, edges = utils.model_graph(outer, expand_nested=True)
+    assert [node.name for node in nodes] == ["x", "inner/d1", "inner/d2", "top"]
+    assert edges == [(0, 1), (1, 2), (2, 3)]
+    # a model called twice: each call's layers, fed by that call's input
+    a, b = nn.Input((4,), name="a"), nn.Input((4,), name="b")
+    encoder = nn.Model(code := nn.Input((4,), name="code"), layers.Dense(2, name="proj")(code),
+                       name="enc")
+    twice = nn.Model([a, b], layers.concatenate([encoder(a), encoder(b)], name="both"))
+    nodes, edges = utils.model_graph(twice, expand_nested=True)
+    names = [node.name for node in nodes]
+    assert sorted(names) == ["a", "b", "both", "enc/proj", "enc/proj"]
+    projections = [i for i, name in enumerate(names) if name == "enc/proj"]
+    feeding = sorted(names[s] for s, t in edges if t in projections)
+    assert feeding == ["a", "b"] and len({t for s, t in edges if t in projections}) == 2
+    assert sorted(s for s, t in edges if names[t] == "both") == projections

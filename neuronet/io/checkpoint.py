@@ -100,7 +100,9 @@ def _rebuild(tensors, document, path, compile):
     settings = document.get("compile")
     if compile and settings:
         model.compile(optimizer=optimizers.deserialize(settings["optimizer"]),
-                      loss=losses.deserialize(settings["loss"]), metrics=settings["metrics"])
+                      loss=_read_losses(settings["loss"]), metrics=settings["metrics"],
+                      loss_weights=settings.get("loss_weights"),
+                      weighted_metrics=settings.get("weighted_metrics"))
         _restore_optimizer(model, tensors, document, path)
     model.epochs_done = int(document.get("epoch", 0))
     if document.get("random_state") is not None:
@@ -116,14 +118,62 @@ def _document(model, extra):
 
 
 def _compile_settings(model):
+    """compile's arguments as JSON: the loss (one, a list, or per output name), the loss
+    weights, and the metrics by name, in the form compile was given them."""
     if model.optimizer is None or model.loss is None:
         return None
-    if not isinstance(model.loss, losses.Loss):
+    given = model._compiled
+    return {"optimizer": optimizers.serialize(model.optimizer),
+            "loss": _written_losses(model, model.loss),
+            "loss_weights": _numbers(given.loss_weights),
+            "metrics": _metric_names(given.metrics),
+            "weighted_metrics": _metric_names(given.weighted_metrics)}
+
+
+def _written_losses(model, loss):
+    """A Loss as ``losses.serialize`` writes it, None as None, a list as a list, a dict
+    (per output name) as {"outputs": {...}}."""
+    if loss is None:
+        return None
+    if isinstance(loss, (list, tuple)):
+        return [_written_losses(model, each) for each in loss]
+    if isinstance(loss, dict):
+        return {"outputs": {key: _written_losses(model, each) for key, each in loss.items()}}
+    if not isinstance(loss, losses.Loss):
         raise CheckpointError(f"{model.describe()}: a loss given as a plain function cannot be "
                               "saved; use a neuronet.losses.Loss")
-    return {"optimizer": optimizers.serialize(model.optimizer),
-            "loss": losses.serialize(model.loss),
-            "metrics": [metric.name for metric in model.compiled_metrics]}
+    return losses.serialize(loss)
+
+
+def _read_losses(document):
+    if document is None:
+        return None
+    if isinstance(document, list):
+        return [_read_losses(each) for each in document]
+    if "outputs" in document and "class_name" not in document:
+        return {key: _read_losses(each) for key, each in document["outputs"].items()}
+    return losses.deserialize(document)
+
+
+def _metric_names(spec):
+    """compile's metrics with every Metric as its name (what ``metrics.get`` reads back)."""
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, (list, tuple)):
+        return [_metric_names(each) for each in spec]
+    if isinstance(spec, dict):
+        return {key: _metric_names(each) for key, each in spec.items()}
+    return spec.name
+
+
+def _numbers(spec):
+    if spec is None:
+        return None
+    if isinstance(spec, (list, tuple)):
+        return [_numbers(each) for each in spec]
+    if isinstance(spec, dict):
+        return {key: _numbers(each) for key, each in spec.items()}
+    return float(spec)
 
 
 def _read(path):

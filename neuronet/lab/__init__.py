@@ -10,6 +10,7 @@ self-contained report.html, results.json and PNG figures (``report``):
     activations     sigmoid, tanh and ReLU in a deep MLP: vanishing gradients
     kernels         classic kernels, learned first-layer filters, feature maps
     learning_rate   a learning-rate sweep, from too small to diverging
+    reinforce       REINFORCE with a baseline on Gymnasium's CartPole-v1 (``neuronet.rl``)
     autoencoder     dense, conv and denoising autoencoders; k-means on codes vs pixels
     detection       one item: class + box; several items: a grid detector, NMS, mAP@0.5
     explain         backpropagation by hand (``backprop``), checked against autograd

@@ -8,6 +8,7 @@
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
     neuronet lab autoencoder [--models dense,conv,denoising]
     neuronet lab detection [--parts single,multi]
+    neuronet lab reinforce [--episodes 2000] [--seeds 3] [--quick]   (its own options)
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
     neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
 
@@ -23,6 +24,7 @@ import os
 import time
 
 from neuronet import datasets
+from neuronet.lab import reinforce
 from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
 from neuronet.lab import (activations, architectures, autoencoder, common, detection,
                           explain, kernels, learning_rate, optimizers, overfitting)
@@ -129,6 +131,7 @@ def add_lab_commands(commands):
         for option, keywords in options:
             parser.add_argument(option, **keywords)
         parser.set_defaults(handler=lab_command)
+    reinforce.add_command(experiments)  # episodes of an environment, not a data set
     _add_explain(commands)
 
 

@@ -13,7 +13,15 @@ from neuronet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
 from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
                                            RandomZoom, Rescaling)
 from neuronet.layers.lambda_layer import Lambda
+from neuronet.layers.op_layer import OpLayer
 from neuronet.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                      Subtract, add, average, concatenate, dot, maximum, minimum,
                                      multiply, subtract)
 from neuronet.layers.node import SymbolicTensor
+from neuronet.layers.embedding import Embedding
+from neuronet.layers.masking import Masking
+from neuronet.layers.conv1d import Conv1D
+from neuronet.layers.pooling1d import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
+                                       GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
+                                       MaxPool1D, MaxPooling1D)
+from neuronet.layers.time_distributed import TimeDistributed

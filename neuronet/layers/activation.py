@@ -14,6 +14,8 @@ class ElementwiseLayer(Layer):
 class Activation(ElementwiseLayer):
     """y = activation(x) for a named activation ('relu', 'softmax', ...) or a callable."""
 
+    supports_masking = True  # the mask passes on (Keras)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -29,6 +31,8 @@ class Activation(ElementwiseLayer):
 class ReLU(ElementwiseLayer):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 
+    supports_masking = True  # the mask passes on (Keras)
+
     def call(self, x, training=False):
         return ops.relu(x)
 
@@ -36,6 +40,8 @@ class ReLU(ElementwiseLayer):
 @register
 class LeakyReLU(ElementwiseLayer):
     """y = x where x > 0, negative_slope * x elsewhere (Keras 3 default slope 0.3)."""
+
+    supports_masking = True  # the mask passes on (Keras)
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)

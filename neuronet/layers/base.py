@@ -4,8 +4,10 @@ import contextlib
 import functools
 import inspect
 import re
+import threading
 
 from neuronet import backend, initializers, ops, regularizers
+from neuronet.layers import masks
 from neuronet.layers import node as graph
 from neuronet.registry import Registry
 from neuronet.tensor import Tensor
@@ -77,6 +79,30 @@ def without_repeats(items, key=id):
 # The layer whose call is the outermost one running (Keras 3's entry layer), or None.
 _entry_layer = None
 
+
+class _CallMode(threading.local):
+    """The ``training`` mode of the innermost layer call running in this thread (None
+    outside any): a layer called without ``training`` inside another's call runs in it."""
+    training = None
+
+
+_call_mode = _CallMode()
+
+
+def current_training():
+    """The mode of the layer call running now in this thread, None outside any call."""
+    return _call_mode.training
+
+
+@contextlib.contextmanager
+def call_mode(training):
+    """Run the block as inside a layer call of mode ``training``."""
+    outer, _call_mode.training = _call_mode.training, training
+    try:
+        yield
+    finally:
+        _call_mode.training = outer
+
 # neuronet's first form of add_weight, positional: add_weight(name, shape, initializer).
 _POSITIONAL_FORM = ("name", "shape", "initializer", "trainable")
 
@@ -87,17 +113,17 @@ def _batchless(shape):
     return (None,) + shape[1:] if shape else shape
 
 
-_TAKES_TRAINING = {}  # Layer subclass -> whether its call accepts ``training``
+_ACCEPTS = {}  # (Layer subclass, argument name) -> whether its call accepts it
 
 
-def _call_takes_training(cls):
-    """Whether ``cls.call`` accepts a ``training`` argument (Keras 3 layers may define
-    ``call(self, inputs)``); read once per class."""
-    if cls not in _TAKES_TRAINING:
+def _call_accepts(cls, argument):
+    """Whether ``cls.call`` accepts ``argument`` ('training', 'mask'; Keras 3 layers may
+    define ``call(self, inputs)``); read once per class and argument."""
+    if (cls, argument) not in _ACCEPTS:
         parameters = inspect.signature(cls.call).parameters.values()
-        _TAKES_TRAINING[cls] = any(p.name == "training" or p.kind is p.VAR_KEYWORD
-                                   for p in parameters)
-    return _TAKES_TRAINING[cls]
+        _ACCEPTS[cls, argument] = any(p.name == argument or p.kind is p.VAR_KEYWORD
+                                      for p in parameters)
+    return _ACCEPTS[cls, argument]
 
 
 class Layer:
@@ -134,6 +160,10 @@ class Layer:
         ...         return x * self.factor
     """
 
+    # Whether the mask of the input still describes the output (``compute_mask``): see
+    # neuronet.layers.masks for how masks travel from layer to layer.
+    supports_masking = False
+
     # The op of neuronet.ops that ``call`` runs ('conv2d', ...), for the plan that runs the
     # layer in a model (neuronet.execution); None: a layer made of other ops.
     computes = None
@@ -166,8 +196,10 @@ class Layer:
     # --- building ------------------------------------------------------------
     def build(self, input_shape):
         """Make the weights for ``input_shape`` (batch None). A subclass's build may end
-        with ``super().build(input_shape)`` or not: either way the layer is built after it."""
-        self.input_shape = _batchless(input_shape)
+        with ``super().build(input_shape)`` or not: either way the layer is built after it.
+        A structure of shapes (a list or dict: several inputs) is kept as it is."""
+        self.input_shape = input_shape if graph.is_shape_structure(input_shape) else (
+            _batchless(input_shape))
         self.built = True
 
     def add_weight(self, *args, **kwargs):
@@ -300,24 +332,58 @@ class Layer:
     def input_spec(self):
         """What inputs must look like. By default: the rank and every fixed size
         (batch excepted) of the shape the layer was built for."""
-        if self.input_shape is None:
+        if self.input_shape is None or not graph.is_shape(self.input_shape):
             return InputSpec()
         fixed = {axis: n for axis, n in enumerate(self.input_shape) if axis > 0}
         return InputSpec(ndim=len(self.input_shape), axes=fixed)
 
-    def __call__(self, x, training=False):
+    def __call__(self, x, training=None, mask=None, **kwargs):
         """``call`` on x (converted, checked, the layer built on the first call); on symbolic
         tensors (an ``Input`` or a layer's output), a node of a layer graph instead
-        (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it."""
+        (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it; None
+        (not given): the mode of the layer call this one runs in (Keras), else False. So
+        does the mask of x (or ``mask``), and the output carries ``compute_mask``'s
+        (``neuronet.layers.masks``). Other keyword arguments go to ``call`` as given.
+        x may be a list or dict of arrays for a layer whose ``call`` takes one."""
         if graph.is_symbolic(x):
+            if mask is not None or kwargs:
+                raise TypeError(f"{self.describe()}: in a layer graph a call takes only its "
+                                f"inputs and training=, got {sorted(kwargs) or ['mask']}")
             return graph.call_symbolic(self, x)
-        with self._call_context():
-            x = self._prepared_input(x)
-            if _call_takes_training(type(self)):
-                outputs = self.call(x, training=training)
-            else:
-                outputs = self.call(x)
-            return self._apply_activity_regularizer(outputs)
+        if training is None:
+            training = bool(_call_mode.training)
+        outer, _call_mode.training = _call_mode.training, training
+        try:
+            with self._call_context():
+                mask = masks.carried(x) if mask is None else self._explicit_mask(mask)
+                x = self._prepared_input(x)
+                if _entry_layer is self:  # the outermost call forgets the last one's losses
+                    self._clear_losses()
+                outputs = self._own_call(x, training, mask, kwargs)
+                masks.attach_output_masks(self, x, outputs, mask)
+                return self._apply_activity_regularizer(outputs)
+        finally:
+            _call_mode.training = outer
+
+    def _own_call(self, x, training, mask, kwargs):
+        """``call(x, **kwargs)`` with ``training`` and ``mask`` added where ``call`` takes
+        them (a Keras 3 layer may define ``call(self, inputs)``)."""
+        if _call_accepts(type(self), "training"):
+            kwargs["training"] = training
+        if _call_accepts(type(self), "mask"):
+            kwargs["mask"] = mask
+        return self.call(x, **kwargs)
+
+    def _explicit_mask(self, mask):
+        if not _call_accepts(type(self), "mask"):
+            raise TypeError(f"{self.describe()} was given mask=, but its call takes no mask")
+        return masks.as_mask(mask)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output for ``inputs`` carrying ``mask`` (Keras' method; used
+        when ``supports_masking``): ``mask`` unchanged here, as for a layer that works
+        step by step. A layer that changes the steps, or ends them, overrides it."""
+        return mask
 
     @property
     def input(self):
@@ -338,20 +404,38 @@ class Layer:
 
     def _prepared_input(self, x):
         """x as a Tensor of the layer's dtype, checked against ``input_spec()``; builds the
-        layer on its first call. The outermost call clears the losses of the last one."""
-        x = self._to_input_tensor(x)
-        self.input_spec().check(self, x.shape)
+        layer on its first call. A list or dict of arrays (several inputs): each as a
+        Tensor, built for the structure of their shapes."""
+        if graph.is_data_structure(x):
+            x = graph.map_structure(self._to_leaf_tensor, x)
+            shape = graph.map_structure(lambda tensor: _batchless(tensor.shape), x)
+        else:
+            x = self._to_input_tensor(x)
+            self.input_spec().check(self, x.shape)
+            shape = _batchless(x.shape)
         if not self.built:
-            self.build(self.input_shape or _batchless(x.shape))
-        if _entry_layer in (None, self):
-            self._clear_losses()
+            self.build(self.input_shape or shape)
         return x
+
+    def _to_leaf_tensor(self, x):
+        """One input of several: floats in the layer's dtype, integers (token ids, labels)
+        kept integer, as Keras casts only floating inputs."""
+        kind = getattr(getattr(x, "dtype", None), "kind", None)
+        if isinstance(x, Tensor) and kind != "f":
+            return x
+        if kind in ("i", "u", "b"):
+            return Tensor(x)
+        return self._to_input_tensor(x)
 
     def _to_input_tensor(self, x):
         if isinstance(x, graph.SymbolicTensor):
             return x  # a call in a layer graph: checked and built for, not computed
         if isinstance(x, Tensor):
-            return x if x.dtype == self.dtype else ops.cast(x, self.dtype)
+            if x.dtype == self.dtype:
+                return x
+            cast = ops.cast(x, self.dtype)
+            masks.set_mask(cast, masks.get_mask(x))  # the mask describes the steps, any dtype
+            return cast
         return Tensor(x, dtype=self.dtype)
 
     def call(self, x, training=False):

@@ -34,6 +34,8 @@ class InputLayer(Layer):
         (batch, *shape) -> (batch, *shape)
     """
 
+    supports_masking = True  # the mask passes on (Keras)
+
     def __init__(self, shape, batch_size=None, dtype=None, name=None):
         shape = _check_shape("InputLayer", shape)
         if batch_size is not None and (not isinstance(batch_size, (int, xp.integer))
@@ -91,6 +93,8 @@ class Dense(Layer):
         >>> Dense(10, activation="softmax")(np.zeros((32, 784))).shape
         (32, 10)
     """
+
+    supports_masking = True  # the mask passes on (Keras)
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",

@@ -9,6 +9,7 @@ what keeps the two readings from giving different answers).
 import functools
 
 from neuronet import ops
+from neuronet.backend import xp
 from neuronet.layers.base import Layer, register
 
 
@@ -20,6 +21,14 @@ class Merge(Layer):
     """
 
     min_inputs, max_inputs = 1, None
+
+    # Masks (neuronet.layers.masks), as Keras: a step is real in the output when it is
+    # real in every input that has a mask.
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        given = [m for m in mask or [] if m is not None]
+        return functools.reduce(xp.logical_and, given) if given else None
 
     def _prepared_input(self, inputs):
         """The inputs as Tensors of the layer's dtype, their shapes checked (every call:
@@ -167,6 +176,17 @@ class Concatenate(Merge):
         merged[axis] = None if None in sizes else sum(sizes)
         return tuple(merged)
 
+    def compute_mask(self, inputs, mask=None):
+        """Joined along the steps (axis 1), the inputs' masks are joined too (all True for
+        an input without one); along another axis, a step is real where it is in every
+        input (Keras)."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        if self._axis(inputs[0].ndim) != 1:
+            return super().compute_mask(inputs, mask)
+        return xp.concatenate([xp.ones(x.shape[:2], dtype=bool) if m is None else m
+                               for x, m in zip(inputs, mask)], axis=1)
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
@@ -187,6 +207,9 @@ class Dot(Merge):
     """
 
     min_inputs = max_inputs = 2
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # a product over steps has none left to mask (Keras)
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

@@ -10,10 +10,21 @@ is the list of nodes between its inputs and its outputs (neuronet.models.functio
 Arguments and outputs are structures: one tensor, a list or tuple of them, or a dict
 of them (by name); ``flatten`` lists the tensors, ``pack_like`` puts values back in
 the same places.
+
+``neuronet.ops`` functions and the operators ``+ - * / ** @``, unary ``-`` and
+indexing, on symbolic tensors, record an ``OpLayer`` node (``neuronet.layers.op_layer``).
 """
+from neuronet.ops.symbolic import Placeholder
 
 
-class SymbolicTensor:
+def _binary(name, reflected=False):
+    def operator(self, other):
+        return self.apply_op(name, (other, self) if reflected else (self, other), {})
+    operator.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return operator
+
+
+class SymbolicTensor(Placeholder):
     """A placeholder for a batch of data in a layer graph.
 
     Attributes:
@@ -55,9 +66,28 @@ class SymbolicTensor:
         raise TypeError(f"{self!r} has no length: it is a placeholder, not data")
 
     def __array__(self, *args, **kwargs):
-        raise TypeError(f"{self!r} is a placeholder in a layer graph, not data: layers can be "
-                        "called on it, NumPy and neuronet.ops cannot; build a "
+        raise TypeError(f"{self!r} is a placeholder in a layer graph, not data: layers and "
+                        "neuronet.ops can be called on it, NumPy cannot; build a "
                         "neuronet.Model(inputs, outputs) and call the model on arrays")
+
+    def apply_op(self, name, args, kwargs):
+        """``neuronet.ops.<name>`` on symbolic tensors: the output of an OpLayer node."""
+        from neuronet.layers.op_layer import symbolic_op  # it subclasses Layer, which needs us
+
+        return symbolic_op(name, args, kwargs)
+
+    __add__, __radd__ = _binary("add"), _binary("add", reflected=True)
+    __sub__, __rsub__ = _binary("subtract"), _binary("subtract", reflected=True)
+    __mul__, __rmul__ = _binary("multiply"), _binary("multiply", reflected=True)
+    __truediv__, __rtruediv__ = _binary("divide"), _binary("divide", reflected=True)
+    __pow__, __rpow__ = _binary("power"), _binary("power", reflected=True)
+    __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", reflected=True)
+
+    def __neg__(self):
+        return self.apply_op("negative", (self,), {})
+
+    def __getitem__(self, index):
+        return self.apply_op("getitem", (self, index), {})
 
 
 class Node:
@@ -126,6 +156,24 @@ def map_structure(function, structure):
 def is_shape(value):
     """Whether ``value`` is one shape (a tuple of ints and None), not a structure of shapes."""
     return isinstance(value, tuple) and all(n is None or isinstance(n, int) for n in value)
+
+
+def is_shape_structure(value):
+    """Whether ``value`` is a list, tuple or dict of shapes (several inputs), not one
+    shape (a tuple of ints and None)."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        is_shape(item) or is_shape_structure(item) for item in value)
+
+
+def is_data_structure(value):
+    """Whether ``value`` is several inputs: a dict, or a list/tuple of arrays or Tensors
+    (or of such structures); a list of numbers is one input's values."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        hasattr(item, "shape") or is_data_structure(item) for item in value)
 
 
 def flatten_shapes(shapes):

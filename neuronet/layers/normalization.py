@@ -101,6 +101,8 @@ class LayerNormalization(Layer):
         (in increasing axis order): (C,) for axis=-1.
     """
 
+    supports_masking = True  # the mask passes on (Keras)
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", **kwargs):
         super().__init__(**kwargs)

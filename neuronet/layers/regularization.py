@@ -19,6 +19,8 @@ class Dropout(Layer):
         any -> same.
     """
 
+    supports_masking = True  # the mask passes on (Keras)
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(rate, (int, float)) or not 0 <= rate <= 1:

@@ -15,7 +15,7 @@ Example:
 """
 from neuronet import execution
 from neuronet import layers as layers_module
-from neuronet.layers import InputLayer, InputSpec
+from neuronet.layers import InputLayer, InputSpec, masks
 from neuronet.layers import node as graph
 from neuronet.models.model import Model
 
@@ -143,14 +143,24 @@ class Functional(Model):
         prepared = []
         for tensor, value in zip(self.inputs, flat):
             value = tensor.layer._to_input_tensor(value)
-            try:
-                _spec_of(tensor).check(self, value.shape)
-            except ValueError as error:
-                if len(self.inputs) == 1:
-                    raise
-                raise ValueError(f"{error} (input {tensor.name!r})") from None
+            self._check_input_shape(tensor, value.shape)
             prepared.append(value)
         return prepared
+
+    def _check_input_shape(self, tensor, shape):
+        try:
+            _spec_of(tensor).check(self, shape)
+        except ValueError as error:
+            if len(self.inputs) == 1:
+                raise
+            raise ValueError(f"{error} (input {tensor.name!r})") from None
+
+    def _check_inputs(self, x, method):
+        """fit/evaluate/predict's data, before any batch runs: as many inputs as the model
+        has (a list in order, or a dict by Input name), each fitting its Input."""
+        super()._check_inputs(x, method)
+        for tensor, value in zip(self.inputs, self._flat_inputs(x)):
+            self._check_input_shape(tensor, value.shape)
 
     def _flat_inputs(self, inputs):
         names = self.input_names
@@ -172,9 +182,13 @@ class Functional(Model):
                              f"({type(inputs).__name__}): pass a list or a dict by name")
         return [inputs]
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, mask=None):
         """The nodes in turn on ``inputs`` (the list ``_prepared_input`` gives); the outputs
-        in the form they were given to the model (a tensor, a list or a dict)."""
+        in the form they were given to the model (a tensor, a list or a dict). ``mask``:
+        one per input (a list), or the mask of the only input; each layer's output carries
+        its mask to the layers that read it."""
+        if mask is not None:
+            inputs = _with_masks(self, inputs, mask)
         values = {id(tensor): value for tensor, value in zip(self.inputs, inputs)}
         values = self.execution_plan.run_graph(values, training=training)
         return graph.pack_like(self._output_structure,
@@ -282,6 +296,17 @@ def _spec_of(tensor):
     """The rank and the fixed sizes (batch excepted) of an Input's symbolic tensor."""
     fixed = {axis: n for axis, n in enumerate(tensor.shape) if axis > 0 and n is not None}
     return InputSpec(ndim=tensor.ndim, axes=fixed)
+
+
+def _with_masks(model, inputs, mask):
+    """The inputs, each carrying its mask (``mask``: a list of one per input, or the only
+    input's mask)."""
+    given = mask if isinstance(mask, list) else [mask]  # ``masks.as_mask`` made it a list
+    if len(given) != len(inputs):
+        raise ValueError(f"{model.describe()} expects {len(inputs)} masks (one per input, None "
+                         f"for none), got {len(given)}")
+    return [x if m is None or masks.get_mask(x) is m else masks.with_mask(x, m)
+            for x, m in zip(inputs, given)]
 
 
 def _is_list_of_arrays(inputs):

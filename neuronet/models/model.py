@@ -23,16 +23,16 @@ import threading
 
 from neuronet import backend, execution, io
 from neuronet.layers import Layer
-from neuronet.layers.base import layers_in_attributes
+from neuronet.layers import node as graph
+from neuronet.layers.base import call_mode, current_training, layers_in_attributes
 from neuronet.models.summary import summarize
 from neuronet.models.training import Trainer
 from neuronet.tensor import no_grad
 
 
 class _Running(threading.local):
-    """The model calls running in this thread (per thread: one thread may predict while
-    another trains): their ids, and the mode of the innermost (None outside any)."""
-    mode = None
+    """The ids of the model calls running in this thread (per thread: one thread may
+    predict while another trains); their mode is ``current_training()``."""
     models = frozenset()
 
 
@@ -80,15 +80,15 @@ class Model(Trainer, Layer):
         """The mode: of the call running now in this thread if there is one (what
         ``forward`` reads), else the one ``train()``/``eval()`` set (False at first)."""
         if id(self) in _running.models:
-            return _running.mode
+            return current_training()
         return self._mode
 
     def train(self, mode=True):
         """Make ``model(x)`` without ``training=`` run in training mode, here and in the
         models inside it, as PyTorch's ``module.train()``; returns the model.
         ``model(x, training=...)`` still wins (a model inside runs in the mode of the call
-        it runs in), and ``fit`` trains either way. A layer called in ``forward`` gets the
-        mode when passed it: ``self.dropout(x, training=self.training)``."""
+        it runs in), and ``fit`` trains either way. A layer called in ``forward`` without
+        ``training=`` runs in the mode of the model's call (Keras)."""
         self._mode = bool(mode)
         for layer in self.layers:
             if isinstance(layer, Model):
@@ -117,18 +117,27 @@ class Model(Trainer, Layer):
         # ``call`` is the subclass's own code, in any order: only the BLAS hold is planned.
         return execution.Plan(self._planned_layers(), chain=False)
 
-    def __call__(self, x, training=None):
+    # The layers inside attach the masks of the outputs (neuronet.layers.masks): the model
+    # adds none of its own, nor warns that it drops one.
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def __call__(self, x, training=None, mask=None, **kwargs):
         """``call`` on x. ``training`` None: the mode of the model call this one runs in,
-        else the one ``train()``/``eval()`` set."""
+        else the one ``train()``/``eval()`` set. ``mask``: attached to the inputs, for the
+        layers inside (Sequential and functional models)."""
         if training is None:
-            training = self._mode if _running.mode is None else _running.mode
-        outer = _running.mode, _running.models
-        _running.mode, _running.models = training, outer[1] | {id(self)}
+            outer = current_training()
+            training = self._mode if outer is None else outer
+        models = _running.models
+        _running.models = models | {id(self)}
         try:
             with self.execution_plan.running():
-                return Layer.__call__(self, x, training=training)
+                return Layer.__call__(self, x, training=training, mask=mask, **kwargs)
         finally:
-            _running.mode, _running.models = outer
+            _running.models = models
 
     @property
     def layers(self):
@@ -147,22 +156,37 @@ class Model(Trainer, Layer):
 
     # --- building ------------------------------------------------------------
     def build(self, input_shape):
-        """Build every layer by running one all-zeros example through ``call``."""
-        input_shape = tuple(input_shape)
-        if any(n is None for n in input_shape[1:]):
-            raise ValueError(f"{self.describe()}.build needs every size but the batch, got "
-                             f"{input_shape}: call the model on data instead")
-        with no_grad():
-            self.call(self._zeros(input_shape), training=False)
-        Layer.build(self, input_shape)
+        """Build every layer by running one all-zeros example through ``call`` (a list
+        or dict of shapes: one example per input)."""
+        for shape in graph.flatten_shapes(input_shape):
+            if any(n is None for n in shape[1:]):
+                raise ValueError(f"{self.describe()}.build needs every size but the batch, "
+                                 f"got {input_shape}: call the model on data instead")
+        self._trial_call(input_shape)
+        Layer.build(self, input_shape if graph.is_shape_structure(input_shape) else (
+            tuple(input_shape)))
+
+    def _trial_call(self, input_shape):
+        """``call`` on all-zeros examples of ``input_shape``, in inference mode and without
+        gradients; the losses it adds are dropped (they come from no data), those of the
+        last real call kept."""
+        zeros = graph.map_shapes(self._zeros, input_shape if graph.is_shape_structure(
+            input_shape) else tuple(input_shape))
+        tree = self._layer_tree()
+        kept = [list(layer._losses) for layer in tree]
+        try:
+            with no_grad(), call_mode(False):
+                return self._own_call(zeros, False, None, {})
+        finally:
+            for layer, losses in zip(tree, kept):
+                layer._losses = losses
 
     def _zeros(self, input_shape):
         return backend.xp.zeros((1,) + tuple(input_shape[1:]), dtype=self.dtype)
 
     def compute_output_shape(self, input_shape):
-        with no_grad():
-            output = self.call(self._zeros(input_shape), training=False)
-        return (None,) + output.shape[1:]
+        output = self._trial_call(input_shape)
+        return graph.map_structure(lambda tensor: (None,) + tensor.shape[1:], output)
 
     # --- weights -------------------------------------------------------------
     def _sublayers(self):
@@ -188,6 +212,14 @@ class Model(Trainer, Layer):
     def save_weights(self, path):
         """Write only the weights to a safetensors file, atomically."""
         io.save_weights(self, path)
+
+    def export_onnx(self, path, opset=17):
+        """Write the model as an ONNX file of opset ``opset`` (inputs channels-last as
+        here, a dynamic batch; see ``neuronet.io.onnx``). Needs the onnx package
+        (``pip install 'neuronet[onnx]'``)."""
+        from neuronet.io import onnx as onnx_export  # optional dependency: loaded on use
+
+        onnx_export.export_onnx(self, path, opset=opset)
 
     def load_weights(self, path):
         """Copy the weights of a ``save``/``save_weights`` file into this built model."""

@@ -1,7 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from neuronet import layers as layers_module
 from neuronet import execution
-from neuronet.layers import InputLayer, Layer, SymbolicTensor
+from neuronet.layers import InputLayer, InputSpec, Layer, SymbolicTensor, masks
 from neuronet.models.model import Model
 
 
@@ -52,7 +52,7 @@ class Sequential(Model):
         self._layers.append(layer)
         self.built = False
         input_shape = self._input_shape_from_layers()
-        if input_shape is not None:
+        if _known(input_shape):
             self.build(input_shape)
 
     def pop(self):
@@ -62,7 +62,7 @@ class Sequential(Model):
         layer = self._layers.pop()
         self.built = False
         input_shape = self._input_shape_from_layers()
-        if input_shape is not None and self.layers:
+        if _known(input_shape) and self.layers:
             self.build(input_shape)
         return layer
 
@@ -75,9 +75,21 @@ class Sequential(Model):
             return (None,) + first._declared_input_shape
         return None
 
-    def call(self, x, training=False):
+    def input_spec(self):
+        """The InputLayer's shape when there is one (a size None there, such as the steps of
+        ``Input((None,))``, takes any size at each call), else the built shape's."""
+        first = self._layers[0] if self._layers else None
+        if isinstance(first, InputLayer):
+            fixed = {axis: n for axis, n in enumerate(first.input_shape) if axis > 0}
+            return InputSpec(ndim=len(first.input_shape), axes=fixed)
+        return super().input_spec()
+
+    def call(self, x, training=False, mask=None):
         """The layers in turn, as the plan runs them (a Conv2D followed by a MaxPooling2D
-        that its op can apply runs as one op, with the same numbers)."""
+        that its op can apply runs as one op, with the same numbers); each layer's output
+        carries its mask to the next (``mask``: the input's)."""
+        if mask is not None and masks.get_mask(x) is not mask:
+            x = masks.with_mask(x, mask)
         return self.execution_plan.run(x, training=training)
 
     def _planned_layers(self):
@@ -110,6 +122,12 @@ class Sequential(Model):
         if not model.built and config.get("build_input_shape") is not None:
             model.build(tuple(config["build_input_shape"]))
         return model
+
+
+def _known(input_shape):
+    """Whether every size but the batch is known: the model builds at once (else at its
+    first call, on the data's sizes: ``Input((None,))`` for sequences of any length)."""
+    return input_shape is not None and None not in tuple(input_shape)[1:]
 
 
 layers_module.register(Sequential)

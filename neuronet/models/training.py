@@ -8,7 +8,6 @@ epoch's logs hold the sample-weighted mean ``loss`` of its batches, the metrics
 over all its samples, the same on validation data (``val_*``) and ``lr``. With
 several outputs the loss is the weighted sum of theirs (``models.compiled``).
 """
-import inspect
 import math
 import warnings
 
@@ -19,7 +18,7 @@ from neuronet.callbacks import CallbackList, History
 from neuronet.data import adapters
 from neuronet.models.compiled import Compiled, resolve_loss, unique_names
 from neuronet.models.progress import ProgressLogger
-from neuronet.tensor import Tensor, no_grad
+from neuronet.tensor import no_grad
 
 
 def _check_count(method, name, value, minimum):
@@ -159,20 +158,6 @@ class Trainer:
             self.input_spec().check(self, x.shape)
 
     # --- one step ------------------------------------------------------------
-    def _forward(self, x, training):
-        """The model on x. Several inputs (a list or dict of arrays) reach a subclassed
-        model's ``call`` as that list or dict of Tensors: ``Layer.__call__`` takes one."""
-        if not adapters.is_structure(x) or hasattr(self, "output_names"):
-            return self(x, training=training)
-        inputs = adapters.map_data(self._input_tensor, x)
-        with self.execution_plan.running():
-            if "training" in inspect.signature(self.call).parameters:
-                return self.call(inputs, training=training)
-            return self.call(inputs)
-
-    def _input_tensor(self, array):
-        return Tensor(array, dtype=self.dtype) if array.dtype.kind == "f" else Tensor(array)
-
     def _compute_loss(self, y, y_pred, sample_weight=None):
         """The training loss: sum_k loss_weight_k * loss_k over the outputs (one output:
         its loss), each weighted by ``sample_weight`` (Keras: sum_i w_i loss_i / N)."""
@@ -190,7 +175,7 @@ class Trainer:
         """forward (training=True) -> loss -> backward -> optimizer step -> metrics, run
         as the model's plan says (``neuronet.execution``)."""
         with self.execution_plan.running():
-            y_pred = self._forward(x, training=True)  # builds a subclassed model's weights
+            y_pred = self(x, training=True)  # builds a subclassed model's weights
             loss = self._compute_loss(y, y_pred, sample_weight)
             params = self.trainable_weights
             if not params:
@@ -202,7 +187,7 @@ class Trainer:
 
     def _test_step(self, x, y, sample_weight=None):
         with no_grad():
-            y_pred = self._forward(x, training=False)
+            y_pred = self(x, training=False)
             loss = self._compute_loss(y, y_pred, sample_weight)
         self._update_metrics(y, y_pred, loss, sample_weight)
 
@@ -472,7 +457,7 @@ class Trainer:
         with no_grad():
             for step, (x_batch, _, _) in enumerate(epochs.epoch()):
                 callbacks.on_predict_batch_begin(step)
-                y_pred = self._forward(x_batch, training=False)
+                y_pred = self(x_batch, training=False)
                 outputs.append(adapters.map_data(lambda tensor: tensor.numpy(), y_pred))
                 callbacks.on_predict_batch_end(step)
         callbacks.on_predict_end()

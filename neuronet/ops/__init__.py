@@ -23,6 +23,10 @@ arrays) are Tensors with no history (``ops.no_gradient``). ``keras.ops.shape(x)`
 ``x.shape`` here: the name ``neuronet.ops.shape`` is the module of shape ops, which
 ``neuronet.tensor`` imports by that name (``ops.no_gradient.shape`` is the function).
 
+On the symbolic tensors of a layer graph (``Input``, a layer's output) these ops, and
+``+ - * / ** @``, unary ``-`` and indexing, record an op layer of the graph
+(``layers.OpLayer``; ``neuronet.ops.symbolic``) instead of computing.
+
 Not covered (no op yet): einsum, tensordot, dot, outer, prod, cumprod, top_k, sort,
 argsort, take_along_axis, erf, log1p, expm1, rsqrt, reciprocal, relu6, hard_sigmoid,
 linspace, meshgrid, tril, triu, diag, any, all, count_nonzero, isnan, isfinite,
@@ -42,6 +46,8 @@ from neuronet.ops.loss import (binary_cross_entropy, categorical_cross_entropy,
 from neuronet.ops.normalization import batch_norm, layer_norm
 from neuronet.ops.regularization import dropout
 from neuronet.ops.conv import conv2d
+from neuronet.ops.indexing import embedding
+from neuronet.ops.temporal import avg_pool1d, conv1d, max_pool1d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from neuronet.ops.conv_transpose import conv2d_transpose
 from neuronet.ops.spatial import crop2d, global_max_pool2d, pad2d, upsample2d
@@ -68,3 +74,15 @@ multiply = mul
 negative = neg
 subtract = sub
 swish = silu
+
+# On a layer graph's symbolic tensors these record a node instead of computing.
+from neuronet.ops.symbolic import SYMBOLIC_OPS, on_placeholders  # noqa: E402
+
+_wrapped = {}  # id(function) -> its wrapper: an alias stays the same object as its primitive
+for _name in sorted(SYMBOLIC_OPS):
+    _function = globals()[_name]
+    _wrapped.setdefault(id(_function), on_placeholders(_name, _function))
+for _name, _value in list(globals().items()):
+    if not _name.startswith("_") and id(_value) in _wrapped:
+        globals()[_name] = _wrapped[id(_value)]
+del _name, _value, _function, _wrapped

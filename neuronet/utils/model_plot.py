@@ -5,15 +5,17 @@ Two steps, kept apart so that a new kind of model needs only the first:
 layer's output feeds which), and ``plot_model`` lays out and draws any such
 graph: each node on the row after the deepest node that feeds it, arrows from
 each node to the nodes it feeds. A Sequential is the chain
-``layers[0] -> layers[1] -> ...``; a graph with branches and merges is drawn
-the same way. Graphviz is not needed.
+``layers[0] -> layers[1] -> ...``; a functional model's graph (branches, merges,
+shared layers, nested models as one box) comes from ``Functional.layer_graph``.
+Graphviz is not needed.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from neuronet import activations
+from neuronet.layers import InputLayer
 
 FONT_SIZE = 9                         # points
 CHAR_WIDTH = 0.6 * FONT_SIZE / 72     # inches per character of a monospace font
@@ -36,13 +38,17 @@ class GraphNode:
     trainable: bool
 
 
-def model_graph(model):
+def model_graph(model, expand_nested=False):
     """The layer graph of ``model``: ``(nodes, edges)``.
 
-    ``nodes`` is a list of ``GraphNode`` in the order the layers run; ``edges`` a
-    list of ``(source, target)`` index pairs into ``nodes``, one per connection
-    (output of ``source`` is an input of ``target``). Extend this function for a
-    new kind of model (functional graphs: one edge per input of each node).
+    ``nodes`` is a list of ``GraphNode``, one per layer (Keras' order for a functional
+    model; a shared layer is one node, a nested model one node); ``edges`` a list of
+    ``(source, target)`` index pairs into ``nodes``, one per connection (an output of
+    ``source`` is an input of ``target``; a Sequential is the chain of its layers).
+
+    With ``expand_nested``, a functional or Sequential model inside is replaced by its
+    own layers, named '<model>/<layer>', one node per call (a shared layer or a model
+    called twice shows each call).
 
     Raises:
         ValueError: the model is not built, or is a subclassed Model, whose
@@ -53,21 +59,116 @@ def model_graph(model):
     if not model.built:
         raise ValueError(f"plot_model: {model.describe()} has not been built: call it on "
                          "data, call build(input_shape), or start it with an Input")
+    if expand_nested and (hasattr(model, "layer_graph") or isinstance(model, Sequential)):
+        return _expanded_graph(model)
+    if hasattr(model, "layer_graph"):  # a functional model
+        layers, edges = model.layer_graph()
+        edges = list(dict.fromkeys(edges))
+        try:
+            graph_ranks(len(layers), edges)
+        except ValueError:  # a layer shared at two depths: one box per call instead
+            return _call_graph(model)
+        shapes = _graph_shapes(model)
+        return [_node(layer, shapes.get(id(layer))) for layer in layers], edges
     if not isinstance(model, Sequential):
         raise ValueError(f"plot_model: {model.describe()} is a subclassed Model, whose "
-                         "connections are Python code in call(); only Sequential models "
-                         "can be drawn")
+                         "connections are Python code in call(); only Sequential and "
+                         "functional models can be drawn")
     layers = model._layers  # the InputLayer too, which Sequential.layers leaves out
-    nodes = [_node(layer) for layer in layers]
+    nodes = [_node(layer, layer.output_shape if layer.built else None) for layer in layers]
     edges = [(index, index + 1) for index in range(len(nodes) - 1)]
     return nodes, edges
 
 
-def _node(layer):
+def _graph_shapes(model):
+    """{id(layer): its output shape in the graph}: a list for several outputs, None for a
+    layer called several times with different shapes (Keras' 'multiple')."""
+    shapes = {}
+    for node in model.nodes:
+        found = [tensor.shape for tensor in node.output_tensors]
+        shape = found[0] if len(found) == 1 else found
+        key = id(node.layer)
+        shapes[key] = shape if shapes.get(key, shape) == shape else None
+    return shapes
+
+
+def _call_graph(model):
+    """One node per call of a layer (named 'layer[i]' for the i-th call of a shared one)
+    and an edge per tensor a call reads."""
+    calls = model.nodes
+    position = {id(call): index for index, call in enumerate(calls)}
+    nodes = []
+    for call in calls:
+        shapes = [tensor.shape for tensor in call.output_tensors]
+        node = _node(call.layer, shapes[0] if len(shapes) == 1 else shapes)
+        if sum(other.layer is call.layer for other in calls) > 1:
+            node = replace(node, name=f"{node.name}[{model.node_index(call)}]")
+        nodes.append(node)
+    edges = [(position[id(tensor.node)], position[id(call)])
+             for call in calls for tensor in call.inputs]
+    return nodes, list(dict.fromkeys(edges))
+
+
+def _expanded_graph(model):
+    """One node per call of a layer, nested functional and Sequential models opened."""
+    nodes, edges = [], []
+
+    def add(layer, shape, prefix, sources):
+        nodes.append(replace(_node(layer, shape), name=prefix + layer.name))
+        edges.extend((source, len(nodes) - 1) for source in sources)
+        return len(nodes) - 1
+
+    def opens(layer):
+        return hasattr(layer, "layer_graph") or isinstance(layer, _sequential_class())
+
+    def walk(inner, prefix, sources):
+        """Add ``inner``'s calls fed by ``sources`` (a node index per input, None at the
+        top); returns the node index of each of its outputs."""
+        if isinstance(inner, _sequential_class()):
+            current = sources[0] if sources else None
+            for layer in inner._layers:
+                if isinstance(layer, InputLayer):
+                    if current is None:
+                        current = add(layer, layer.output_shape, prefix, [])
+                elif opens(layer):
+                    current = walk(layer, f"{prefix}{layer.name}/", [current])[0]
+                else:
+                    current = add(layer, layer.output_shape, prefix,
+                                  [] if current is None else [current])
+            return [current]
+        made = dict(zip((id(t) for t in inner.inputs), sources or []))
+        for call in inner.nodes:
+            if not call.inputs:
+                if id(call.output_tensors[0]) not in made:
+                    made[id(call.output_tensors[0])] = add(call.layer,
+                                                           call.output_tensors[0].shape,
+                                                           prefix, [])
+                continue
+            fed = [made[id(t)] for t in call.inputs]
+            if opens(call.layer):
+                results = walk(call.layer, f"{prefix}{call.layer.name}/", fed)
+            else:
+                shapes = [t.shape for t in call.output_tensors]
+                index = add(call.layer, shapes[0] if len(shapes) == 1 else shapes, prefix,
+                            list(dict.fromkeys(fed)))
+                results = [index] * len(call.output_tensors)
+            made.update(zip((id(t) for t in call.output_tensors), results))
+        return [made[id(t)] for t in inner.outputs]
+
+    walk(model, "", None)
+    return nodes, list(dict.fromkeys(edges))
+
+
+def _sequential_class():
+    from neuronet.models import Sequential
+
+    return Sequential
+
+
+def _node(layer, output_shape):
     return GraphNode(name=layer.name, class_name=type(layer).__name__,
-                     output_shape=layer.output_shape if layer.built else None,
-                     dtype=layer.dtype, activation=_activation_name(layer),
-                     trainable=layer.trainable)
+                     output_shape=output_shape, dtype=layer.dtype,
+                     activation=_activation_name(layer), trainable=layer.trainable)
 
 
 def _activation_name(layer):
@@ -95,8 +196,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         show_shapes, show_dtype, show_layer_names, show_layer_activations,
             show_trainable: what each box shows besides the layer's type.
         rankdir: 'TB' (top to bottom) or 'LR' (left to right).
-        expand_nested: draw a nested model's layers instead of one box for it:
-            not supported yet (a ValueError when the model holds a nested model).
+        expand_nested: draw a nested functional or Sequential model's layers instead
+            of one box for it (``model_graph``).
         dpi: the image's resolution in dots per inch.
 
     Example:
@@ -104,24 +205,12 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     """
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"plot_model expects rankdir 'TB' or 'LR', got {rankdir!r}")
-    nodes, edges = model_graph(model)
-    if expand_nested:
-        _refuse_nested(model)
+    nodes, edges = model_graph(model, expand_nested)
     labels = [_label(node, show_shapes, show_dtype, show_layer_names,
                      show_layer_activations, show_trainable) for node in nodes]
     figure = _draw(labels, edges, rankdir)
     _check_format(figure, to_file)
     figure.savefig(to_file, dpi=dpi)
-
-
-def _refuse_nested(model):
-    from neuronet.models import Model
-
-    nested = [layer.name for layer in model.layers if isinstance(layer, Model)]
-    if nested:
-        raise ValueError(f"plot_model: expand_nested=True is not supported yet; "
-                         f"{model.describe()} holds the models {nested}, each drawn as "
-                         "one box with expand_nested=False")
 
 
 def _label(node, show_shapes, show_dtype, show_layer_names, show_activations, show_trainable):

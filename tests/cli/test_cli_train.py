@@ -113,7 +113,7 @@ def test_console_script_points_at_main():
     with open(os.path.join(ROOT, "pyproject.toml")) as file:
         text = file.read()  # tomllib needs Python 3.11; the project supports 3.10
     assert '[project.scripts]\nneuronet = "neuronet.cli:main"' in text
-    dependencies = text.split("\ndependencies = ")[1].split("\n")[0]
+    dependencies = text.split("\ndependencies = [")[1].split("]")[0]
     assert all(name in dependencies for name in ('"matplotlib', '"Pillow', '"safetensors'))
 
 

@@ -196,3 +196,40 @@ def test_fuzzed_files_end_in_a_clear_error(tmp_path, saved_bytes, data):
         return
     # A flipped byte inside a weight's data still loads: then it is a working model.
     assert kind == "flip" and model.built
+
+
+def _ticket_model():
+    """Two outputs, as in Keras' functional-API guide: a priority score and a department."""
+    nn.manual_seed(3)
+    title, body = nn.Input((5,), name="title"), nn.Input((4,), name="body")
+    features = layers.concatenate([layers.Dense(6, activation="relu")(title), body])
+    return nn.Model([title, body], [layers.Dense(1, name="priority")(features),
+                                    layers.Dense(3, name="department")(features)])
+
+
+@pytest.mark.parametrize("compile_args", [
+    dict(loss=["mse", nn.losses.SparseCategoricalCrossentropy(from_logits=True)],
+         loss_weights=[0.5, 2.0], metrics=[["mae"], ["accuracy"]],
+         weighted_metrics=[None, ["accuracy"]]),
+    dict(loss={"department": nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+               "priority": "mae"},
+         loss_weights={"priority": 3.0}, metrics={"department": ["acc"]}),
+], ids=["lists", "dicts"])
+def test_a_model_compiled_per_output_saves_and_resumes_its_compile_settings(
+        tmp_path, rng, compile_args):
+    x = [rng.standard_normal((24, 5)), rng.standard_normal((24, 4))]
+    y = [rng.standard_normal((24, 1)), rng.integers(0, 3, 24)]
+    weights = rng.uniform(0.5, 1.5, 24)
+    model = _ticket_model()
+    model.compile(optimizer="adam", **compile_args)
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, sample_weight=weights)
+    model.save(tmp_path / "tickets.safetensors")
+    loaded = nn.io.load_model(tmp_path / "tickets.safetensors")
+    expected = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    got = loaded.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    assert list(got) == list(expected)
+    np.testing.assert_allclose(list(got.values()), list(expected.values()), rtol=1e-6)
+    for one in (model, loaded):
+        one.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)

@@ -170,3 +170,34 @@ def test_a_model_inside_a_model_holds_blas_when_its_layers_split_work():
     assert inner.execution_plan.holds_blas and outer.execution_plan.holds_blas
     dense_only = nn.Sequential([layers.Input((6, 6, 1)), layers.Flatten(), layers.Dense(2)])
     assert not nn.Sequential([layers.Input((6, 6, 1)), dense_only]).execution_plan.holds_blas
+
+
+def _sequential(conv, pool):
+    return nn.Sequential([layers.Input((8, 8, 2)), conv, pool])
+
+
+def _functional(conv, pool):
+    inputs = nn.Input((8, 8, 2))
+    return nn.Model(inputs, pool(conv(inputs)))
+
+
+@pytest.mark.parametrize("build", [_sequential, _functional])
+@pytest.mark.parametrize("regularized", ["conv", "pool"])
+def test_an_activity_regularizer_on_either_layer_keeps_the_pair_apart(build, regularized,
+                                                                      fused_calls, rng):
+    nn.manual_seed(0)
+    conv = layers.Conv2D(4, 3, activation="relu",
+                         activity_regularizer="l1" if regularized == "conv" else None)
+    pool = layers.MaxPooling2D(2, activity_regularizer="l2" if regularized == "pool" else None)
+    model = build(conv, pool)
+    x = rng.standard_normal((2, 8, 8, 2)).astype(np.float32)
+    model(x)
+    out = model(x)  # planned now, both built
+    penalties = [loss.item() for loss in model.losses]
+    assert fused_calls == []
+    layer = conv if regularized == "conv" else pool
+    output = conv(x) if regularized == "conv" else out
+    assert_close(penalties, [layer.activity_regularizer(output).item()], 1e-6)
+    layer.activity_regularizer = None
+    model(x)
+    assert len(fused_calls) == 1 and model.losses == []
