@@ -8,6 +8,7 @@ from neuronet.random import manual_seed
 
 from neuronet import (activations, callbacks, datasets, initializers, io, kernels, layers, losses,
                       metrics, models, optimizers, regularizers, utils)
+from neuronet import clustering, detection  # detection registers SmoothL1 and IoULoss
 from neuronet.layers import Input
 from neuronet.models import Functional, Model, Sequential
 

@@ -11,6 +11,8 @@ self-contained report.html, results.json and PNG figures (``report``):
     kernels         classic kernels, learned first-layer filters, feature maps
     learning_rate   a learning-rate sweep, from too small to diverging
     reinforce       REINFORCE with a baseline on Gymnasium's CartPole-v1 (``neuronet.rl``)
+    autoencoder     dense, conv and denoising autoencoders; k-means on codes vs pixels
+    detection       one item: class + box; several items: a grid detector, NMS, mAP@0.5
     explain         backpropagation by hand (``backprop``), checked against autograd
 
 ``common`` holds what they share (settings, data, seeded runs, mean ± spread) and

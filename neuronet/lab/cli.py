@@ -6,6 +6,8 @@
     neuronet lab activations [--activations sigmoid,relu]
     neuronet lab kernels
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
+    neuronet lab autoencoder [--models dense,conv,denoising]
+    neuronet lab detection [--parts single,multi]
     neuronet lab reinforce [--episodes 2000] [--seeds 3] [--quick]   (its own options)
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
     neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
@@ -24,8 +26,8 @@ import time
 from neuronet import datasets
 from neuronet.lab import reinforce
 from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
-from neuronet.lab import (activations, architectures, common, explain, kernels,
-                          learning_rate, optimizers, overfitting)
+from neuronet.lab import (activations, architectures, autoencoder, common, detection,
+                          explain, kernels, learning_rate, optimizers, overfitting)
 
 
 def _float_list(text):
@@ -70,6 +72,14 @@ def _run_learning_rate(settings, args):
     return learning_rate.run(settings, args.rates or learning_rate.DEFAULT_RATES)
 
 
+def _run_autoencoder(settings, args):
+    return autoencoder.run(settings, args.models or autoencoder.MODELS)
+
+
+def _run_detection(settings, args):
+    return detection.run(settings, args.parts or detection.PARTS)
+
+
 # name -> (module with DEFAULTS, help, runner, [(option, keyword arguments)])
 EXPERIMENTS = {
     "architectures": (architectures, "goal 1: from logistic regression to a CNN",
@@ -98,6 +108,15 @@ EXPERIMENTS = {
                                     "help": "learning rates (default " + ",".join(
                                         f"{rate:g}" for rate in learning_rate.DEFAULT_RATES)
                                             + ")"})]),
+    "autoencoder": (autoencoder, "autoencoders (dense, conv, denoising) and k-means on codes",
+                    _run_autoencoder,
+                    [("--models", {"type": _choice_list(list(autoencoder.MODELS)),
+                                   "metavar": "NAMES", "help": "default: all three"})]),
+    "detection": (detection, "one item: class + box; several: a grid detector, NMS, mAP",
+                  _run_detection,
+                  [("--parts", {"type": _choice_list(list(detection.PARTS)),
+                                "metavar": "PARTS", "help": "single, multi or both "
+                                                            "(default: both)"})]),
 }
 
 

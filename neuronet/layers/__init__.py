@@ -8,7 +8,7 @@ from neuronet.layers.normalization import BatchNormalization, LayerNormalization
 from neuronet.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
                                      GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D,
                                      MaxPool2D, MaxPooling2D)
-from neuronet.layers.regularization import Dropout
+from neuronet.layers.regularization import Dropout, GaussianNoise
 from neuronet.layers.spatial import Cropping2D, UpSampling2D, ZeroPadding2D
 from neuronet.layers.preprocessing import (RandomFlip, RandomRotation, RandomTranslation,
                                            RandomZoom, Rescaling)

@@ -1,4 +1,5 @@
-"""Dropout: randomly zeroed inputs in training, the identity at inference."""
+"""Dropout: randomly zeroed inputs in training, the identity at inference; GaussianNoise:
+added noise in training, the identity at inference."""
 from neuronet import ops
 from neuronet import random as nn_random
 from neuronet.layers.base import InputSpec, Layer, register
@@ -35,3 +36,39 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+@register
+class GaussianNoise(Layer):
+    """Additive Gaussian noise in training, y = x + stddev * e with e ~ N(0, 1) per
+    element (dy/dx = 1); at inference y = x (Keras' ``GaussianNoise``). Placed first in
+    an autoencoder fitted on (x, x) it makes a denoising autoencoder: a new noisy copy
+    of every batch, the clean image as the target.
+
+    Args:
+        stddev: standard deviation of the noise, >= 0.
+        seed: as for Dropout.
+
+    Shape:
+        any -> same.
+    """
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(stddev, (int, float)) or stddev < 0:
+            raise ValueError(f"{self.describe()} expects a stddev >= 0, got {stddev!r}")
+        self.stddev, self.seed = float(stddev), seed
+        self._rng = None if seed is None else nn_random.generator(seed)
+
+    def input_spec(self):
+        return InputSpec()
+
+    def call(self, x, training=False):
+        if not training or self.stddev == 0:
+            return x
+        rng = self._rng if self._rng is not None else nn_random.generator()
+        noise = rng.standard_normal(x.shape) * self.stddev
+        return x + noise.astype(x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

@@ -50,3 +50,30 @@ def test_dropout_seed_and_manual_seed_repeat_the_masks(rng):
 def test_dropout_rejects_a_bad_rate():
     with pytest.raises(ValueError, match=r"Dropout '.*' expects a rate in \[0, 1\], got 1.5"):
         layers.Dropout(1.5)
+
+
+def test_gaussian_noise_layer_checks(rng):
+    check_layer(layers.GaussianNoise(0.3), (3, 4, 5), rng, expected_params=0)
+
+
+def test_gaussian_noise_adds_noise_of_its_stddev_in_training_only(rng):
+    x = nn.tensor(rng.uniform(size=(200, 300)), requires_grad=True)
+    layer = layers.GaussianNoise(0.25, seed=1)
+    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+    y = layer(x, training=True)
+    noise = (y.numpy() - x.numpy()).astype(np.float64)
+    count = noise.size
+    assert abs(noise.mean()) < 5 * 0.25 / np.sqrt(count)
+    assert abs(noise.std() - 0.25) < 5 * 0.25 / np.sqrt(2 * count)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(gy)
+    np.testing.assert_array_equal(x.grad, gy)
+    again = layer(x, training=True).numpy()
+    assert np.any(again != y.numpy()), "every batch gets new noise"
+    np.testing.assert_array_equal(layers.GaussianNoise(0.25, seed=1)(x, training=True).numpy(),
+                                  y.numpy())
+
+
+def test_gaussian_noise_rejects_a_negative_stddev():
+    with pytest.raises(ValueError, match="expects a stddev >= 0, got -1"):
+        layers.GaussianNoise(-1)

@@ -1,9 +1,9 @@
 """Core layers: Dense, Flatten, Reshape, Rescaling, and the layers that are the identity
-at inference (Dropout and the Random* augmentations)."""
+at inference (Dropout, GaussianNoise and the Random* augmentations)."""
 from neuronet.io.onnx.activation import activate
 from neuronet.io.onnx.table import FOLLOW, NHWC, converts
-from neuronet.layers import (Dense, Dropout, Flatten, RandomFlip, RandomRotation,
-                             RandomTranslation, RandomZoom, Reshape, Rescaling)
+from neuronet.layers import (Dense, Dropout, Flatten, GaussianNoise, RandomFlip,
+                             RandomRotation, RandomTranslation, RandomZoom, Reshape, Rescaling)
 
 
 def weight(graph, layer, attribute, transform=None):
@@ -48,7 +48,8 @@ def rescaling(graph, layer, inputs):
     return y
 
 
-@converts(Dropout, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, layout=FOLLOW)
+@converts(Dropout, GaussianNoise, RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
+          layout=FOLLOW)
 def identity(graph, layer, inputs):
     """Inference mode: the input itself (no node)."""
     return inputs[0].name

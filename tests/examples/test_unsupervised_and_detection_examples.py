@@ -1,0 +1,39 @@
+"""The examples a user copies run, on a tiny budget, and say what they claim."""
+import importlib.util
+import pathlib
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_autoencoder_example(capsys):
+    result = _load("autoencoder").main(limit=300, epochs=1)
+    printed = capsys.readouterr().out
+    assert 0 < result["test_mse"] < 0.2
+    for name in ("pixels", "codes"):
+        acc, nmi = result[name]
+        assert 0.1 <= acc <= 1 and 0 <= nmi <= 1
+        assert f"k-means on {name}: ACC {acc:.3f}, NMI {nmi:.3f}" in printed
+    assert f"test reconstruction MSE {result['test_mse']:.4f}" in printed
+
+
+def test_detection_example(capsys):
+    result = _load("detection").main(limit=200, epochs=1)
+    printed = capsys.readouterr().out
+    assert 0 <= result["mean_iou"] <= 1 and 0 <= result["class_accuracy"] <= 1
+    assert f"mean IoU {result['mean_iou']:.3f}" in printed
+    assert f"class accuracy {result['class_accuracy']:.3f}" in printed
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "detection"])
+def test_examples_document_how_to_run_them(name):
+    text = (EXAMPLES / f"{name}.py").read_text()
+    assert f"python examples/{name}.py" in text
