@@ -27,6 +27,7 @@ test: install-test
 
 bench: install-test
 	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/recurrent.py
 
 demo: install
 	$(PY) -m neuronet train --out runs/demo

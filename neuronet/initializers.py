@@ -242,6 +242,30 @@ class LecunNormal(_NamedVarianceScaling):
     SETTINGS = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}
 
 
+class Orthogonal(RandomInitializer):
+    """A (semi-)orthogonal matrix times ``gain`` (Saxe et al., 2014), as Keras makes it:
+    with rows = prod(shape[:-1]) and cols = shape[-1], Q of the QR decomposition of a
+    (max, min) standard normal draw, signs fixed by diag(R), transposed when rows < cols,
+    so the rows (rows <= cols) or the columns (rows > cols) are orthonormal."""
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def draw(self, rng, shape):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal expects a shape of at least 2 dimensions, got {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        q, r = xp.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+        q = q * xp.sign(xp.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * xp.ascontiguousarray(q).reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 def _snake_case(class_name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
 
@@ -261,7 +285,7 @@ def register(cls=None, name=None):
 
 for _cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
              VarianceScaling, GlorotUniform, GlorotNormal, HeUniform, HeNormal,
-             LecunUniform, LecunNormal):
+             LecunUniform, LecunNormal, Orthogonal):
     register(_cls)
 # Keras' short names (Embedding's default 'uniform' is U(-0.05, 0.05)).
 INITIALIZERS.register(RandomUniform, aliases=["uniform"])

@@ -141,3 +141,15 @@ def test_variance_scaling_rejects_bad_settings():
         initializers.VarianceScaling(mode="fan_sum")
     with pytest.raises(ValueError, match="positive scale"):
         initializers.VarianceScaling(scale=0)
+
+
+def test_orthogonal_rows_or_columns_are_orthonormal_and_seeded():
+    wide = initializers.Orthogonal(gain=2.0, seed=1)((3, 12), "float64")
+    np.testing.assert_allclose(wide @ wide.T, 4 * np.eye(3), atol=1e-12)
+    tall = initializers.get("orthogonal")((12, 3), "float64")
+    np.testing.assert_allclose(tall.T @ tall, np.eye(3), atol=1e-12)
+    assert tall.flags.c_contiguous  # weights are perturbed through reshape(-1) views
+    again = initializers.Orthogonal(gain=2.0, seed=1)((3, 12), "float64")
+    np.testing.assert_array_equal(wide, again)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        initializers.Orthogonal()((4,))

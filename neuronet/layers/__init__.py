@@ -25,3 +25,4 @@ from neuronet.layers.pooling1d import (AveragePooling1D, AvgPool1D, GlobalAverag
                                        GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
                                        MaxPool1D, MaxPooling1D)
 from neuronet.layers.time_distributed import TimeDistributed
+from neuronet.layers.recurrent import GRU, LSTM, RNN, Bidirectional, SimpleRNN

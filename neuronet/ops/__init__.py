@@ -51,6 +51,7 @@ from neuronet.ops.temporal import avg_pool1d, conv1d, max_pool1d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from neuronet.ops.conv_transpose import conv2d_transpose
 from neuronet.ops.spatial import crop2d, global_max_pool2d, pad2d, upsample2d
+from neuronet.ops.recurrent import rnn
 
 # keras.ops names (see the list above)
 from neuronet.ops.composite import (broadcast_to, expand_dims, gelu, logsumexp, moveaxis, norm,

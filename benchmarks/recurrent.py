@@ -1,0 +1,173 @@
+"""Speed of neuronet's LSTM and GRU against PyTorch's (CPU, eager), in one run.
+
+Work: an LSTM(128) or GRU(128) (Keras' defaults; PyTorch's nn.LSTM / nn.GRU, the GRU
+being Keras' reset_after=True) reading the sequence, then Dense(10), softmax
+cross-entropy and Adam, over batches of (64 sequences, 28 steps, 28 features) (row by
+row Fashion-MNIST) and (32, 100, 64). It measures
+- training sequences/s over ``--steps`` steps after warm-up (``train_on_batch`` in
+  neuronet; zero_grad/forward/backward/step in PyTorch);
+- inference sequences/s (``predict`` in neuronet; a ``torch.no_grad`` forward) over
+  ``--steps`` batches of the same size;
+each framework in its own process (one per round and framework, the two interleaved
+round by round, so a busy machine slows both alike), and prints the medians and the
+ratio neuronet / PyTorch; results go to ``benchmarks/results_recurrent.json``. Both get
+the same threads (``--threads``, default all cores).
+
+Usage: python benchmarks/recurrent.py [--rounds 5] [--steps 20] [--threads N]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+UNITS, CLASSES = 128, 10
+SHAPES = ((64, 28, 28), (32, 100, 64))  # (batch, steps, features)
+CELLS = ("lstm", "gru")
+SETTLE_S = 0.3  # let BLAS's and OpenMP's idle threads stop spinning before a timing
+
+
+def data(shape, batches):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batches,) + shape).astype(np.float32)
+    y = rng.integers(0, CLASSES, (batches, shape[0]))
+    return x, y
+
+
+def neuronet_runner(cell, shape):
+    import neuronet as nn
+    from neuronet import layers
+
+    recurrent = layers.LSTM(UNITS) if cell == "lstm" else layers.GRU(UNITS)
+    model = nn.Sequential([layers.Input(shape[1:]), recurrent, layers.Dense(CLASSES)])
+    model.compile(optimizer=nn.optimizers.Adam(1e-3),
+                  loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    def train(x, y):
+        model.train_on_batch(x, y)
+
+    def infer(x):
+        model.predict(x, batch_size=len(x))
+    return train, infer
+
+
+def torch_runner(cell, shape):
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+            self.rnn = kind(shape[2], UNITS, batch_first=True)
+            self.head = torch.nn.Linear(UNITS, CLASSES)
+
+        def forward(self, x):
+            output, _ = self.rnn(x)
+            return self.head(output[:, -1])
+
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train(x, y):
+        optimizer.zero_grad()
+        loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        optimizer.step()
+
+    def infer(x):
+        with torch.no_grad():
+            model(torch.from_numpy(x))
+    return train, infer
+
+
+def time_batches(function, batches, steps, warmup):
+    """(wall seconds, CPU seconds of this process) for ``steps`` calls after warm-up."""
+    for i in range(warmup):
+        function(*batches(i))
+    time.sleep(SETTLE_S)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    for i in range(steps):
+        function(*batches(i))
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
+def child(framework, steps, warmup):
+    """One round of every work item in this process: prints {key: sequences/s}."""
+    figures = {}
+    for cell in CELLS:
+        for shape in SHAPES:
+            x, y = data(shape, 4)
+            make = neuronet_runner if framework == "neuronet" else torch_runner
+            train, infer = make(cell, shape)
+            key = f"{cell} {shape[0]}x{shape[1]}x{shape[2]}"
+            for task, function, batch in (("train", train, lambda i: (x[i % 4], y[i % 4])),
+                                          ("predict", infer, lambda i: (x[i % 4],))):
+                wall, cpu = time_batches(function, batch, steps, warmup)
+                figures[f"{key} {task}"] = steps * shape[0] / wall
+                figures[f"{key} {task} cpu"] = steps * shape[0] / cpu
+    print(json.dumps(figures))
+
+
+def run_child(framework, args):
+    command = [sys.executable, os.path.abspath(__file__), "--child", framework,
+               "--threads", str(args.threads), "--steps", str(args.steps),
+               "--warmup", str(args.warmup)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def row(key, samples):
+    """Medians of both frameworks for one work item, and their ratios."""
+    def median(framework, suffix=""):
+        return statistics.median(s[key + suffix] for s in samples[framework])
+    ours, theirs = median("neuronet"), median("pytorch")
+    return {"work": key, "neuronet": ours, "pytorch": theirs, "ratio": ours / theirs,
+            "cpu_ratio": median("neuronet", " cpu") / median("pytorch", " cpu")}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--output", default=os.path.join(HERE, "results_recurrent.json"))
+    parser.add_argument("--child", choices=("neuronet", "pytorch"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        from threadpoolctl import threadpool_limits
+
+        import neuronet
+        neuronet.set_num_threads(args.threads)
+        if args.child == "pytorch":
+            import torch
+            torch.set_num_threads(args.threads)
+        with threadpool_limits(limits=args.threads):
+            child(args.child, args.steps, args.warmup)
+        return
+    samples = {"neuronet": [], "pytorch": []}
+    for _ in range(args.rounds):
+        for framework in samples:
+            samples[framework].append(run_child(framework, args))
+    rows = [row(key, samples) for key in samples["neuronet"][0] if not key.endswith(" cpu")]
+    print(f"{os.cpu_count()} cores, {args.threads} threads; medians of {args.rounds} rounds "
+          f"of {args.steps} batches; sequences/s by the wall clock, and by each process's "
+          "CPU time (steadier on a shared machine; with one thread, the compute itself)")
+    print(f"{'work':<26}{'neuronet':>10}{'pytorch':>10}{'ratio':>7}{'cpu: ratio':>12}")
+    for r in rows:
+        print(f"{r['work']:<26}{r['neuronet']:>10,.0f}{r['pytorch']:>10,.0f}{r['ratio']:>7.2f}"
+              f"{r['cpu_ratio']:>12.2f}")
+    with open(args.output, "w") as file:
+        json.dump({"date": time.strftime("%Y-%m-%d"), "threads": args.threads,
+                   "rounds": args.rounds, "steps": args.steps, "rows": rows,
+                   "samples": samples}, file, indent=1)
+        file.write("\n")
+
+
+if __name__ == "__main__":
+    main()

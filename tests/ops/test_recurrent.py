@@ -1,0 +1,221 @@
+"""ops.rnn: the fast loop against its reference (autograd through the composed ops),
+against PyTorch's RNN/LSTM/GRU with the weights mapped, against finite differences,
+and backprop through a long sequence (no recursion, memory linear in steps)."""
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from harness import TOLERANCE, assert_close, check_against_torch, check_gradients
+import neuronet as nn
+from neuronet import ops
+
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+STATES = {"simple_rnn": 1, "lstm": 2, "gru": 1}
+# (cell, reset_after): GRU in both forms
+KINDS = [("simple_rnn", True), ("lstm", True), ("gru", True), ("gru", False)]
+
+
+def weights(rng, cell, reset_after, features, units, scale=0.5):
+    g = GATES[cell] * units
+    bias_shape = (2, g) if cell == "gru" and reset_after else (g,)
+    return [rng.standard_normal((features, g)) * scale, rng.standard_normal((units, g)) * scale,
+            rng.standard_normal(bias_shape) * scale]
+
+
+def packed(output, states, return_sequences):
+    """Everything the op returns as one (N, ...) Tensor, for one upstream gradient."""
+    parts = [ops.reshape(output, (output.shape[0], -1)) if return_sequences else output]
+    return ops.concatenate(parts + list(states), axis=1)
+
+
+def run(cell, reset_after, arrays, dtype, mask=None, go_backwards=False,
+        return_sequences=True, reference=False):
+    """Outputs and every input gradient for a random upstream gradient (seed 1)."""
+    tensors = [nn.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    x, kernel, recurrent, bias, *states = tensors
+    output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states, mask=mask,
+                            go_backwards=go_backwards, return_sequences=return_sequences,
+                            reset_after=reset_after, reference=reference)
+    y = packed(output, final, return_sequences)
+    y.backward(np.random.default_rng(1).standard_normal(y.shape).astype(dtype))
+    return [y.numpy()] + [t.grad.numpy() for t in tensors]
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_fast_loop_equals_reference(cell, reset_after, go_backwards, return_sequences, masked):
+    rng = np.random.default_rng(0)
+    n, steps, features, units = 3, 6, 4, 5
+    mask = rng.random((n, steps)) > 0.35 if masked else None
+    arrays = [rng.standard_normal((n, steps, features)),
+              *weights(rng, cell, reset_after, features, units),
+              *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
+    for dtype in (np.float64, np.float32):
+        fast = run(cell, reset_after, arrays, dtype, mask, go_backwards, return_sequences)
+        slow = run(cell, reset_after, arrays, dtype, mask, go_backwards, return_sequences,
+                   reference=True)
+        for what, a, b in zip(["output", "x", "kernel", "recurrent_kernel", "bias", "h0", "c0"],
+                              fast, slow):
+            assert_close(a, b, TOLERANCE[dtype], what=what)
+
+
+def to_torch_weights(cell, reset_after, kernel, recurrent, bias):
+    """Keras layout -> torch's weight_ih, weight_hh, bias_ih, bias_hh (differentiable):
+    transposed; GRU gates z, r, h -> r, z, n; one bias -> b_ih, with b_hh = 0."""
+    if cell == "gru":
+        u = recurrent.shape[0]
+
+        def order(w):
+            return torch.cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], dim=-1)
+        kernel, recurrent, bias = order(kernel), order(recurrent), order(bias)
+    if bias.ndim == 2:
+        b_ih, b_hh = bias[0], bias[1]
+    else:
+        b_ih, b_hh = bias, torch.zeros_like(bias)
+    return {"weight_ih_l0": kernel.T, "weight_hh_l0": recurrent.T,
+            "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
+
+
+def torch_module(cell, features, units, dtype, activation="tanh"):
+    if cell == "simple_rnn":
+        module = torch.nn.RNN(features, units, batch_first=True, nonlinearity=activation)
+    else:
+        module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](features, units,
+                                                                     batch_first=True)
+    return module.to(torch.float64 if dtype == np.float64 else torch.float32)
+
+
+@pytest.mark.parametrize("cell,activation", [("simple_rnn", "tanh"), ("simple_rnn", "relu"),
+                                             ("lstm", "tanh"), ("gru", "tanh")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_equals_pytorch(cell, activation, dtype, go_backwards, return_sequences):
+    """GRU with reset_after=True is torch.nn.GRU; initial states given."""
+    rng = np.random.default_rng(2)
+    n, steps, features, units = 4, 7, 5, 6
+    module = torch_module(cell, features, units, dtype, activation)
+    count = STATES[cell]
+
+    def ours(x, kernel, recurrent, bias, *states):
+        output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states,
+                                go_backwards=go_backwards, return_sequences=return_sequences,
+                                activation=activation)
+        return packed(output, final, return_sequences)
+
+    def theirs(x, kernel, recurrent, bias, *states):
+        if go_backwards:
+            x = torch.flip(x, dims=[1])
+        first = tuple(s[None] for s in states)
+        output, final = torch.func.functional_call(
+            module, to_torch_weights(cell, True, kernel, recurrent, bias),
+            (x, first if count == 2 else first[0]))
+        final = [f[0] for f in (final if count == 2 else (final,))]
+        output = output.reshape(n, -1) if return_sequences else final[0]
+        return torch.cat([output, *final], dim=1)
+
+    arrays = [rng.standard_normal((n, steps, features)), *weights(rng, cell, True, features,
+                                                                   units),
+              *[rng.standard_normal((n, units)) for _ in range(count)]]
+    check_against_torch(ours, theirs, arrays, rng, dtype=dtype)
+
+
+def test_masked_right_padding_equals_pytorch_packed_sequences():
+    """Right-padded sequences under a mask = torch's packed sequences (final states)."""
+    rng = np.random.default_rng(3)
+    n, steps, features, units = 4, 6, 3, 5
+    lengths = np.array([6, 2, 4, 1])
+    mask = np.arange(steps)[None, :] < lengths[:, None]
+    for cell in ("simple_rnn", "lstm", "gru"):
+        module = torch_module(cell, features, units, np.float64)
+        arrays = [rng.standard_normal((n, steps, features)), *weights(rng, cell, True,
+                                                                       features, units)]
+
+        def ours(x, kernel, recurrent, bias):
+            output, final = ops.rnn(cell, x, kernel, recurrent, bias, mask=mask)
+            return ops.concatenate([ops.reshape(output, (n, -1)), *final], axis=1)
+
+        def theirs(x, kernel, recurrent, bias):
+            packed_x = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                               enforce_sorted=False)
+            output, final = torch.func.functional_call(
+                module, to_torch_weights(cell, True, kernel, recurrent, bias), (packed_x,))
+            output, _ = torch.nn.utils.rnn.pad_packed_sequence(output, batch_first=True,
+                                                               total_length=steps)
+            final = final if isinstance(final, tuple) else (final,)
+            return torch.cat([output.reshape(n, -1), *[f[0] for f in final]], dim=1)
+
+        check_against_torch(ours, theirs, arrays, rng, dtype=np.float64)
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+def test_gradients_against_finite_differences(cell, reset_after):
+    rng = np.random.default_rng(4)
+    n, steps, features, units = 2, 4, 3, 3
+    mask = np.array([[True, False, True, True], [True, True, True, False]])
+    arrays = [rng.standard_normal((n, steps, features)),
+              *weights(rng, cell, reset_after, features, units),
+              *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
+
+    def f(x, kernel, recurrent, bias, *states):
+        output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states,
+                                mask=mask, reset_after=reset_after)
+        return packed(output, final, True)
+
+    check_gradients(f, arrays, rng)
+
+
+def test_other_activations_run_the_reference():
+    """A callable activation (here tanh wrapped) takes the reference: same numbers."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 5, 3))
+    kernel, recurrent, bias = weights(rng, "lstm", True, 3, 4)
+    fast, _ = ops.rnn("lstm", x, kernel, recurrent, bias)
+    slow, _ = ops.rnn("lstm", x, kernel, recurrent, bias, activation=lambda t: ops.tanh(t))
+    assert_close(fast.numpy(), slow.numpy(), 1e-5)
+
+
+def test_shape_errors_name_both_shapes():
+    rng = np.random.default_rng(6)
+    kernel, recurrent, bias = weights(rng, "lstm", True, 3, 4)
+    with pytest.raises(ValueError, match=r"\(batch, steps, features\), got shape \(2, 3\)"):
+        ops.rnn("lstm", np.zeros((2, 3)), kernel, recurrent, bias)
+    with pytest.raises(ValueError, match=r"kernel \(5, 16\).*got \(3, 16\)"):
+        ops.rnn("lstm", np.zeros((2, 4, 5)), kernel, recurrent, bias)
+
+
+def long_sequence_peak_bytes(cell, steps, batch=4, features=8, units=16):
+    """Peak bytes NumPy allocates for one forward and backward over ``steps`` steps."""
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal((batch, steps, features)).astype(np.float32),
+              *[w.astype(np.float32) for w in weights(rng, cell, True, features, units, 0.3)]]
+    tracemalloc.start()
+    tensors = [nn.tensor(a, requires_grad=True) for a in arrays]
+    output, _ = ops.rnn(cell, *tensors)
+    output.sum().backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert all(np.isfinite(t.grad.numpy()).all() for t in tensors)
+    return peak
+
+
+def test_backprop_through_long_sequences_in_linear_memory(cell="lstm"):
+    """1,000 and 2,000 steps: no recursion limit, and memory grows linearly with steps."""
+    short, long = long_sequence_peak_bytes(cell, 1000), long_sequence_peak_bytes(cell, 2000)
+    print(f"{cell}: {(long - short) / 1000:.0f} bytes per step (batch 4, 16 units)")
+    assert long < 2.5 * short
+
+
+def test_reference_backprops_through_1000_steps():
+    """The composed reference: ~10,000 tape nodes, walked without recursion."""
+    rng = np.random.default_rng(8)
+    x = nn.tensor(rng.standard_normal((2, 1000, 3)), requires_grad=True)
+    kernel, recurrent, bias = [nn.tensor(w, requires_grad=True)
+                               for w in weights(rng, "lstm", True, 3, 4, 0.3)]
+    output, _ = ops.rnn("lstm", x, kernel, recurrent, bias, reference=True)
+    output.sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and np.any(x.grad.numpy()[:, 0] != 0)
