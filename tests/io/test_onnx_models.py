@@ -182,3 +182,17 @@ def test_an_unbuilt_model_and_a_bad_opset_are_refused():
     model = Sequential([Input((3,)), layers.Dense(2)])
     with pytest.raises(OnnxExportError, match="opset must be an int from 17"):
         to_onnx(model, opset=16)
+
+
+def test_without_the_onnx_package_the_error_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+
+    import neuronet.io as neuronet_io
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now fails
+    for name in [name for name in sys.modules if name.startswith("neuronet.io.onnx")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delattr(neuronet_io, "onnx")  # or `from neuronet.io import onnx` finds it
+    model = Sequential([Input((3,)), layers.Dense(2)])
+    with pytest.raises(ImportError, match=r"pip install 'neuronet\[onnx\]'"):
+        model.export_onnx(tmp_path / "never-written.onnx")
