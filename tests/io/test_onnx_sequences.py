@@ -97,7 +97,12 @@ for _cell, _cls in CELLS.items():
             lambda cls=_cls, options=_options: chain((None, 3), cls(4, **options))
     for _mode in ("concat", "sum", "mul", "ave", None):
         for _label, _options in [("", {}), ("sequences", {"return_sequences": True}),
-                                 ("state", {"return_state": True})]:
+                                 ("state", {"return_state": True}),
+                                 # the forward half backwards, the backward one forwards
+                                 ("backwards_sequences_state", {
+                                     "go_backwards": True, "return_sequences": True,
+                                     "return_state": True}),
+                                 ("backwards", {"go_backwards": True})]:
             SEQUENCES[f"bidirectional_{_cell}_{_mode}_{_label}".strip("_")] = \
                 lambda cls=_cls, mode=_mode, options=_options: chain(
                     (None, 3), layers.Bidirectional(cls(4, **options), merge_mode=mode))
@@ -105,6 +110,16 @@ SEQUENCES["gru_reset_before"] = lambda: chain((None, 3), layers.GRU(
     4, reset_after=False, return_sequences=True))
 SEQUENCES["lstm_sigmoid_relu"] = lambda: chain((None, 3), layers.LSTM(
     3, activation="relu", recurrent_activation="sigmoid", unit_forget_bias=False))
+# activations with ONNX's scalars (Affine's alpha and beta, LeakyRelu's and Elu's alpha)
+SEQUENCES["simple_rnn_leaky_relu"] = lambda: chain((None, 3), layers.SimpleRNN(
+    3, activation="leaky_relu", return_sequences=True))
+SEQUENCES["gru_linear"] = lambda: chain((None, 3), layers.GRU(3, activation="linear"))
+SEQUENCES["gru_elu_reset_before"] = lambda: chain((None, 3), layers.GRU(
+    3, activation="elu", reset_after=False))
+SEQUENCES["lstm_softplus_leaky_relu_gates"] = lambda: chain((None, 3), layers.LSTM(
+    3, activation="softplus", recurrent_activation="leaky_relu"))
+SEQUENCES["bidirectional_lstm_linear_elu"] = lambda: chain((None, 3), layers.Bidirectional(
+    layers.LSTM(3, activation="linear", recurrent_activation="elu")))
 
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))
@@ -140,14 +155,10 @@ def test_conv1d_runs_stay_channels_first_between_transposes():
     assert op_types(proto).count("Transpose") == 1
 
 
-MASKED = [(cell, wrap, options) for cell in sorted(CELLS)
-          for wrap in ("plain", "bidirectional", "bidirectional_none")
-          for options in ("", "sequences", "backwards_sequences", "state")
-          # a Bidirectional of a go_backwards layer is refused (below)
-          if wrap == "plain" or "backwards" not in options]
-
-
-@pytest.mark.parametrize(("cell", "wrap", "options"), MASKED)
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("wrap", ["plain", "bidirectional", "bidirectional_none"])
+@pytest.mark.parametrize("options", ["", "sequences", "backwards_sequences", "state",
+                                     "sequences_state_backwards"])
 def test_masked_recurrent_layers_export_exactly_for_any_padding(cell, wrap, options):
     """Embedding(mask_zero=True) into the layer: right, left and inner padding and an
     all-padding row give neuronet's outputs (masked steps skipped)."""
@@ -220,15 +231,15 @@ def test_a_stateful_layer_is_refused_naming_it():
 
 
 def test_an_activation_the_op_lacks_is_refused_naming_it():
-    model = chain((None, 3), layers.GRU(2, activation="softplus", name="odd"))
-    with pytest.raises(OnnxExportError, match="GRU 'odd' has activation 'softplus'"):
+    model = chain((None, 3), layers.GRU(2, activation="softmax", name="odd"))
+    with pytest.raises(OnnxExportError, match="GRU 'odd' has activation 'softmax'"):
         to_onnx(model)
 
 
 @pytest.mark.parametrize("layer", [
     lambda: layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(
         3, go_backwards=True, activation="relu"), name="pair"),
-    lambda: layers.Bidirectional(layers.GRU(3, go_backwards=True), name="pair")])
+    lambda: layers.Bidirectional(layers.GRU(3), backward_layer=layers.GRU(3), name="pair")])
 def test_a_bidirectional_of_another_backward_layer_is_refused(layer):
     with pytest.raises(OnnxExportError, match="Bidirectional 'pair'"):
         to_onnx(chain((None, 3), layer()))

@@ -24,10 +24,18 @@ from neuronet import activations
 from neuronet.io.onnx.graph import INT64_MAX
 from neuronet.io.onnx.table import NHWC, OnnxExportError, converts
 from neuronet.layers import GRU, LSTM, Bidirectional, SimpleRNN
+from neuronet.ops import activation as activation_ops
 
 OPS = {SimpleRNN: "RNN", LSTM: "LSTM", GRU: "GRU"}
 BLOCKS = {SimpleRNN: [0], LSTM: [0, 3, 1, 2], GRU: [0, 1, 2]}  # Keras blocks in ONNX order
-ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+# name -> (ONNX's activation, its (alpha, beta) or None): Affine is alpha x + beta
+ONNX_ACTIVATIONS = {
+    "tanh": ("Tanh", None), "sigmoid": ("Sigmoid", None), "relu": ("Relu", None),
+    "linear": ("Affine", (1.0, 0.0)), "softplus": ("Softplus", None),
+    # the functions' own default slope and scale (as activation.ACTIVATIONS)
+    "leaky_relu": ("LeakyRelu", (float(activation_ops.leaky_relu.__defaults__[0]), None)),
+    "elu": ("Elu", (float(activation_ops.elu.__defaults__[0]), None)),
+}
 MERGES = {"sum": "ReduceSum", "mul": "ReduceProd", "ave": "ReduceMean"}
 BOOL, INT32, INT64 = 9, 6, 7  # ONNX TensorProto element types
 
@@ -85,8 +93,15 @@ def _weights(layer):
 
 def _attributes(layer, direction):
     attributes = {"hidden_size": layer.units, "direction": direction}
-    names = _activations(layer)
-    attributes["activations"] = names * (2 if direction == "bidirectional" else 1)
+    functions = _activations(layer) * (2 if direction == "bidirectional" else 1)
+    attributes["activations"] = [op for op, _ in functions]
+    # the scalars, in turn, of the activations that take them (onnxruntime's reading)
+    alphas = [scalars[0] for _, scalars in functions if scalars]
+    betas = [scalars[1] for _, scalars in functions if scalars and scalars[1] is not None]
+    if alphas:
+        attributes["activation_alpha"] = alphas
+    if betas:
+        attributes["activation_beta"] = betas
     if isinstance(layer, GRU):
         attributes["linear_before_reset"] = int(layer.reset_after)
     return attributes
@@ -148,31 +163,39 @@ def recurrent(graph, layer, inputs):
 @converts(Bidirectional, layout=NHWC, masks=True)
 def bidirectional(graph, layer, inputs):
     """Both directions in one op; the backward half's sequence is aligned with the input
-    steps in ONNX's Y already, as Bidirectional aligns it."""
+    steps in ONNX's Y already, as Bidirectional aligns it. A forward layer with
+    go_backwards (and so a backward one without) is ONNX's reverse direction: the op's
+    directions are swapped back, and the sequence, which both halves then return last
+    step first, reversed."""
     forward, backward = layer.forward_layer, layer.backward_layer
     _check(forward)
     _check(backward)
     same = (type(forward) is type(backward) and forward.units == backward.units and
             _activations(forward) == _activations(backward) and
             getattr(forward, "reset_after", None) == getattr(backward, "reset_after", None))
-    if not same or forward.go_backwards or not backward.go_backwards:
+    if not same or forward.go_backwards == backward.go_backwards:
         raise OnnxExportError(f"ONNX export: {layer.describe()} exports as one bidirectional "
                               "op only when its backward layer is its forward layer's kind, "
-                              "units and activations with go_backwards=True (the default "
-                              f"copy); got {forward.describe()} and {backward.describe()}")
+                              "units and activations with the other go_backwards (as the "
+                              f"default copy); got {forward.describe()} and "
+                              f"{backward.describe()}")
+    swapped = forward.go_backwards
+    cells = [backward, forward] if swapped else [forward, backward]
     states = None
     if len(inputs) > 1:
         given = [s.name for s in inputs[1:]]
         half = len(given) // 2
         states = [given[:half], given[half:]]
-    return _run(graph, layer, [forward, backward], "bidirectional", inputs[0], states,
-                layer.merge_mode)
+        states = states[::-1] if swapped else states
+    return _run(graph, layer, cells, "bidirectional", inputs[0], states, layer.merge_mode,
+                swapped)
 
 
-def _run(graph, layer, cells, direction, x, states, merge_mode):
+def _run(graph, layer, cells, direction, x, states, merge_mode, swapped=False):
     """The op on x (batch, steps, features); neuronet's outputs: the sequence or the last
     output (merged over the directions), then with return_state the final states of each
-    direction."""
+    direction. ``cells``: the layers in ONNX's order of directions; ``swapped``: neuronet's
+    order is the other."""
     name, first = layer.name, cells[0]
     weights = [_weights(cell) for cell in cells]
     operands = [graph.constant(numpy.stack([w[i] for w in weights]), f"{name}/{label}")
@@ -187,25 +210,36 @@ def _run(graph, layer, cells, direction, x, states, merge_mode):
         for k in range(first.state_count):  # initial_h, then initial_c
             operands.append(graph.node("Concat", [_unsqueezed(graph, name, s[k], 0)
                                                   for s in states], f"{name}/initial", axis=0))
+    while not operands[-1]:  # no trailing empty optional inputs
+        operands.pop()
     count = ["Y" if first.return_sequences else None, "Y_h"]
     if isinstance(first, LSTM):
         count.append("Y_c" if first.return_state else None)
-    while not operands[-1]:  # no trailing empty optional inputs
-        operands.pop()
     results = graph.multi_node(OPS[type(first)], operands, name, count,
                                **_attributes(first, direction))
     if first.return_sequences:
         output = _sequence(graph, name, results[0], x.mask, inverse,
-                           reverse=direction == "reverse")
-        outputs = _merged(graph, name, output, 2, merge_mode)
+                           reverse=direction == "reverse" or swapped)
+        axis = 2
     else:
-        last = graph.node("Transpose", [results[1]], f"{name}/last", perm=[1, 0, 2])
-        outputs = _merged(graph, name, last, 1, merge_mode)
+        output = graph.node("Transpose", [results[1]], f"{name}/last", perm=[1, 0, 2])
+        axis = 1
+    if swapped and merge_mode in ("concat", None):
+        output = _reversed(graph, f"{name}/directions", output, axis)
+    outputs = _merged(graph, name, output, axis, merge_mode)
     if first.return_state:
-        for d in range(len(cells)):
+        for d in (reversed if swapped else list)(range(len(cells))):
             outputs += [_direction(graph, name, results[1 + k], d, len(cells))
                         for k in range(first.state_count)]
     return outputs
+
+
+def _reversed(graph, name, y, axis):
+    """y reversed along ``axis``: a Slice with step -1."""
+    return graph.node("Slice", [y, graph.int64s([-1], f"{name}/last"),
+                                graph.int64s([-INT64_MAX], f"{name}/before_first"),
+                                graph.int64s([axis], f"{name}/axis"),
+                                graph.int64s([-1], f"{name}/backwards")], f"{name}/reversed")
 
 
 def _sequence(graph, name, y, mask, inverse, reverse):
@@ -217,12 +251,7 @@ def _sequence(graph, name, y, mask, inverse, reverse):
         keep = _unsqueezed(graph, f"{name}/keep", mask, [2, 3])
         y = graph.node("Where", [keep, y, graph.scalar(0, f"{name}/zero_output")],
                        f"{name}/sequence")
-    if reverse:
-        y = graph.node("Slice", [y, graph.int64s([-1], f"{name}/last_step"),
-                                 graph.int64s([-INT64_MAX], f"{name}/before_first"),
-                                 graph.int64s([1], f"{name}/steps_axis"),
-                                 graph.int64s([-1], f"{name}/backwards")], f"{name}/reversed")
-    return y
+    return _reversed(graph, f"{name}/steps", y, 1) if reverse else y
 
 
 def _merged(graph, name, y, axis, merge_mode):
