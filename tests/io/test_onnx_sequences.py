@@ -186,13 +186,40 @@ def test_masking_into_lstm_and_masked_global_average():
     check_export(model, make_inputs=make, batches=(4, 2))
 
 
-def test_initial_states_are_inputs_of_the_op():
+def test_the_mask_passes_through_step_layers_and_merges():
+    """Dropout, TimeDistributed(Dense) and Dense pass the mask on; Add joins two (a step
+    is real where it is in both)."""
+    tokens, tags = Input((None,), dtype="int64"), Input((None,), dtype="int64")
+    a = layers.Dropout(0.5)(layers.Embedding(VOCABULARY, 4, mask_zero=True)(tokens))
+    a = layers.TimeDistributed(layers.Dense(4))(a)
+    b = layers.Dense(4)(layers.Embedding(VOCABULARY, 4, mask_zero=True)(tags))
+    model = randomize(Model([tokens, tags], layers.GRU(3)(layers.Add()([a, b]))))
+
+    def make(batch, rng):
+        first, second = ids_of(6)(batch, rng)[0], ids_of(6)(batch, rng)[0]
+        return [first, second[::-1].copy()]
+    check_export(model, make_inputs=make, batches=(5, 4))
+
+
+@pytest.mark.parametrize("backwards", [False, True])
+def test_initial_states_are_inputs_of_the_op(backwards):
     x, h, c = Input((None, 3), name="x"), Input((4,), name="h"), Input((4,), name="c")
-    lstm = layers.LSTM(4, return_sequences=True)(x, initial_state=[h, c])
-    states = [Input((2,), name=f"s{i}") for i in range(2)]
-    gru = layers.Bidirectional(layers.GRU(2))(x, initial_state=states)
-    model = randomize(Model([x, h, c, *states], [lstm, gru]))
-    check_export(model, input_shapes=[(5, 3), (4,), (4,), (2,), (2,)])
+    lstm = layers.LSTM(4, return_sequences=True, go_backwards=backwards)(x, initial_state=[h, c])
+    states = [Input((2,), name=f"s{i}") for i in range(4)]
+    pair = layers.Bidirectional(layers.LSTM(2, go_backwards=backwards))(x, initial_state=states)
+    model = randomize(Model([x, h, c, *states], [lstm, pair]))
+    check_export(model, input_shapes=[(5, 3), (4,), (4,), (2,), (2,), (2,), (2,)])
+
+
+@pytest.mark.parametrize("opset", [18, 21])
+def test_recurrent_layers_export_at_later_opsets(opset):
+    """Split and ReduceProd change their signatures at opset 18."""
+    inputs = Input((None, 3))
+    pair = layers.Bidirectional(layers.LSTM(3, return_sequences=True, return_state=True),
+                                merge_mode=None)(inputs)
+    product = layers.Bidirectional(layers.GRU(3), merge_mode="mul")(layers.Masking()(inputs))
+    model = randomize(Model(inputs, [*pair, product]))
+    check_export(model, input_shapes=[(4, 3)], opset=opset)
 
 
 # --- whole models ------------------------------------------------------------------------
