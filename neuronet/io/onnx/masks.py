@@ -8,7 +8,7 @@ converter honours it (``converts(..., masks=True)``); else one clear error names
 import functools
 
 from neuronet.io.onnx.table import OnnxExportError
-from neuronet.layers import Concatenate, Dot, Layer
+from neuronet.layers import Concatenate, Dot, GlobalAveragePooling1D, Layer
 from neuronet.layers.base import _call_accepts
 from neuronet.layers.merging import Merge
 
@@ -52,4 +52,9 @@ def output_mask(graph, layer, inputs):
     if isinstance(layer, Merge):
         return functools.reduce(lambda a, b: graph.node("And", [a, b], f"{layer.name}/mask"),
                                 given)
-    return None  # a layer that ends the mask (GlobalAveragePooling1D, a model)
+    if isinstance(layer, GlobalAveragePooling1D):
+        return None  # the mask ends here
+    # a compute_mask of its own, unknown here: no silent guess at what it passes on
+    raise OnnxExportError(f"ONNX export: {layer.describe()} computes the mask of its output "
+                          "in a way the export does not know; export the model without the "
+                          "mask")

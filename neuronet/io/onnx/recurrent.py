@@ -37,7 +37,7 @@ ONNX_ACTIVATIONS = {
     "elu": ("Elu", (float(activation_ops.elu.__defaults__[0]), None)),
 }
 MERGES = {"sum": "ReduceSum", "mul": "ReduceProd", "ave": "ReduceMean"}
-BOOL, INT32, INT64 = 9, 6, 7  # ONNX TensorProto element types
+INT32, INT64 = 6, 7  # ONNX TensorProto element types
 
 
 # --- one layer's weights and attributes --------------------------------------------------

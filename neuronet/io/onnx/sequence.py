@@ -4,6 +4,7 @@ of them stays transposed once), the global 1-D poolings (reductions, the average
 the real steps of a mask) and TimeDistributed (Dense on the last axis; any other layer
 with the steps folded into the batch)."""
 import numpy
+from onnx import helper
 
 from neuronet.io.onnx.activation import activate
 from neuronet.io.onnx.convolutional import window_padding
@@ -60,7 +61,6 @@ def _find_real_steps(graph, layer, x):
 
 
 def _tensor_type(dtype):
-    from onnx import helper
     return helper.np_dtype_to_tensor_dtype(numpy.dtype(dtype))
 
 
