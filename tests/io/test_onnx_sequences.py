@@ -96,13 +96,14 @@ for _cell, _cls in CELLS.items():
         SEQUENCES[f"{_cell}_{_label}".strip("_")] = \
             lambda cls=_cls, options=_options: chain((None, 3), cls(4, **options))
     for _mode in ("concat", "sum", "mul", "ave", None):
+        # the order of the directions matters to concat and None alone
+        _ordered = [("state", {"return_state": True}),
+                    # the forward half backwards, the backward one forwards
+                    ("backwards_sequences_state", {"go_backwards": True, "return_sequences": True,
+                                                   "return_state": True}),
+                    ("backwards", {"go_backwards": True})] if _mode in ("concat", None) else []
         for _label, _options in [("", {}), ("sequences", {"return_sequences": True}),
-                                 ("state", {"return_state": True}),
-                                 # the forward half backwards, the backward one forwards
-                                 ("backwards_sequences_state", {
-                                     "go_backwards": True, "return_sequences": True,
-                                     "return_state": True}),
-                                 ("backwards", {"go_backwards": True})]:
+                                 *_ordered]:
             SEQUENCES[f"bidirectional_{_cell}_{_mode}_{_label}".strip("_")] = \
                 lambda cls=_cls, mode=_mode, options=_options: chain(
                     (None, 3), layers.Bidirectional(cls(4, **options), merge_mode=mode))
