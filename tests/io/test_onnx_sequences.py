@@ -156,6 +156,19 @@ def test_conv1d_runs_stay_channels_first_between_transposes():
     assert op_types(proto).count("Transpose") == 1
 
 
+def test_channels_first_sequences_meet_the_other_layers():
+    """After a Conv1D a sequence is (N, C, T) inside: BatchNormalization, softmax over the
+    channels or the steps, Concatenate, Rescaling and Multiply map their axes to it."""
+    inputs = Input((None, 3))
+    a = layers.Activation("softmax")(layers.BatchNormalization()(
+        layers.Conv1D(4, 3, padding="same")(inputs)))
+    joined = layers.Concatenate()([a, layers.Conv1D(2, 1)(inputs)])
+    joined = layers.Softmax(axis=1)(layers.Rescaling([1, 2, 3, 4, 5, 6], offset=0.5)(joined))
+    outputs = [layers.Dense(2)(layers.LayerNormalization()(joined)),
+               layers.Multiply()([joined, layers.Dense(6)(inputs)])]
+    check_lengths(randomize(Model(inputs, outputs)))
+
+
 @pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("wrap", ["plain", "bidirectional", "bidirectional_none"])
 @pytest.mark.parametrize("options", ["", "sequences", "backwards_sequences", "state",
