@@ -47,10 +47,11 @@ def assert_close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=RTOL * scale)
 
 
-def check_export(model, input_shapes=None, opset=17, seed=1, batches=BATCHES):
+def check_export(model, input_shapes=None, opset=17, seed=1, batches=BATCHES, make_inputs=None):
     """Export ``model``, check the file, and compare onnxruntime with ``model.predict``
     on every batch size of ``batches``; returns the ModelProto. ``input_shapes``: one
-    example's shape per input (default: the graph's, which must then be all known)."""
+    example's shape per input (default: the graph's, which must then be all known).
+    ``make_inputs(batch, rng)``: the list of inputs instead of normal noise (ids)."""
     proto = to_onnx(model, opset=opset)
     onnx.checker.check_model(proto, full_check=True)
     session = session_of(proto)
@@ -60,8 +61,9 @@ def check_export(model, input_shapes=None, opset=17, seed=1, batches=BATCHES):
         input_shapes = [tuple(item.shape[1:]) for item in declared]
     rng = np.random.default_rng(seed)
     for batch in batches:
-        xs = [rng.standard_normal((batch,) + tuple(shape)).astype(model.dtype)
-              for shape in input_shapes]
+        xs = make_inputs(batch, rng) if make_inputs else [
+            rng.standard_normal((batch,) + tuple(shape)).astype(model.dtype)
+            for shape in input_shapes]
         got = session.run(None, {item.name: x for item, x in zip(declared, xs)})
         expected = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
         expected = list(expected.values()) if isinstance(expected, dict) else expected

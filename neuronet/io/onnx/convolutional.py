@@ -12,18 +12,22 @@ from neuronet.ops.windows import same_padding
 KERNEL_TO_OIHW = (3, 2, 0, 1)  # Conv2D's (kh, kw, in, out) -> ONNX Conv's (out, in, kh, kw)
 
 
-def window_padding(padding, image_hw, kernel, strides, dilation=(1, 1)):
-    """Conv / pool attributes for Keras' ``padding``: explicit ``pads`` [top, left,
-    bottom, right]; 'same' on a size unknown before the call with a stride > 1 (where
-    the pads depend on the size) is ONNX's SAME_UPPER, the same rule."""
+def window_padding(padding, sizes, kernel, strides, dilation=None):
+    """Conv / pool attributes for Keras' ``padding`` over the axes of ``sizes`` (one or
+    two): explicit ``pads`` (every axis' start, then every axis' end); 'same' on a size
+    unknown before the call with a stride > 1 (where the pads depend on the size) is
+    ONNX's SAME_UPPER, the same rule; 'causal' (Conv1D) pads (k - 1) * d at the start."""
+    dilation = dilation or (1,) * len(sizes)
     if padding == "valid":
-        return {"pads": [0, 0, 0, 0]}
-    if any(n is None for n, s in zip(image_hw, strides) if s > 1):
+        return {"pads": [0, 0] * len(sizes)}
+    if padding == "causal":
+        return {"pads": [(k - 1) * d for k, d in zip(kernel, dilation)] + [0] * len(sizes)}
+    if any(n is None for n, s in zip(sizes, strides) if s > 1):
         return {"auto_pad": "SAME_UPPER"}
     # with stride 1 the pads do not depend on the size: any size gives them
     axes = [same_padding(n or 1, k, s, d)
-            for n, k, s, d in zip(image_hw, kernel, strides, dilation)]
-    return {"pads": [axes[0][0], axes[1][0], axes[0][1], axes[1][1]]}
+            for n, k, s, d in zip(sizes, kernel, strides, dilation)]
+    return {"pads": [a[0] for a in axes] + [a[1] for a in axes]}
 
 
 @converts(Conv2D, layout=NCHW)

@@ -5,12 +5,14 @@ Sequential and functional models are inlined.
 Inputs and outputs keep neuronet's shapes (channels-last images), names (the models'
 input and output names) and a dynamic batch dimension named 'batch'.
 """
+import numpy
 import onnx
 from onnx import helper
 
 import neuronet
 from neuronet.io.files import write_atomic
 from neuronet.io.onnx.graph import NHWC, Graph, Value
+from neuronet.io.onnx.masks import check_mask_use, output_mask
 from neuronet.io.onnx.table import (CONVERTERS, FOLLOW, OnnxExportError, converter_for,
                                     converts, unsupported_message)
 from neuronet.layers import InputLayer
@@ -35,8 +37,8 @@ def to_onnx(model, opset=DEFAULT_OPSET):
     declared = []
     for name, value in zip(outputs, results):
         graph.node("Identity", [graph.in_layout(value, NHWC)], name, outputs=name)
-        declared.append((name, value.shape))
-    proto = graph.make(model.name, [(value.name, value.shape) for value in inputs], declared)
+        declared.append(Value(name, value.shape, dtype=value.dtype))
+    proto = graph.make(model.name, inputs, declared)
     opsets = [helper.make_opsetid("", opset)]
     result = helper.make_model(proto, opset_imports=opsets, producer_name="neuronet",
                                producer_version=neuronet.__version__,
@@ -85,10 +87,16 @@ def _all_layers(model):
 # --- the graph's ends --------------------------------------------------------------------
 def _input_values(model):
     if isinstance(model, Functional):
-        return [Value(tensor.name, tensor.shape) for tensor in model.inputs]
+        return [Value(tensor.name, tensor.shape, dtype=_integer(tensor.dtype))
+                for tensor in model.inputs]
     first = model._layers[0]
-    name = first.name if isinstance(first, InputLayer) else "input"
-    return [Value(name, (None,) + tuple(model.input_shape[1:]))]
+    name, dtype = (first.name, first.dtype) if isinstance(first, InputLayer) else ("input", None)
+    return [Value(name, (None,) + tuple(model.input_shape[1:]), dtype=_integer(dtype))]
+
+
+def _integer(dtype):
+    """An Input declared of an integer type (ids for an Embedding) stays one."""
+    return numpy.dtype(dtype) if dtype is not None and numpy.dtype(dtype).kind in "iu" else None
 
 
 def _output_names(model):
@@ -137,18 +145,22 @@ def convert(graph, layer, inputs, output_shapes):
     """``layer``'s converter on ``inputs`` brought to the layout it asks for; its outputs
     as Values of ``output_shapes`` in that layout."""
     converter = converter_for(layer)
+    check_mask_use(layer, inputs, converter.masks)
     layout = converter.layout
     if layout is None:
         return converter.function(graph, layer, inputs)
     if layout == FOLLOW:
         layout = next((value.layout for value in inputs if value.layout), None)
-    arranged = [Value(graph.in_layout(value, layout), value.shape, layout) for value in inputs]
+    arranged = [Value(graph.in_layout(value, layout), value.shape, layout, value.mask,
+                      value.dtype) for value in inputs]
     names = converter.function(graph, layer, arranged)
     names = [names] if isinstance(names, str) else names
-    return [Value(name, shape, layout) for name, shape in zip(names, output_shapes)]
+    results = [Value(name, shape, layout) for name, shape in zip(names, output_shapes)]
+    results[0].mask = output_mask(graph, layer, arranged)
+    return results
 
 
-@converts(Sequential, Functional, layout=None)
+@converts(Sequential, Functional, layout=None, masks=True)
 def nested_model(graph, model, inputs):
     """A model used as a layer: its layers inlined, their names under the model's."""
     outer = graph.scope

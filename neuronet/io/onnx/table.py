@@ -24,15 +24,16 @@ class OnnxExportError(ValueError):
 
 
 class Converter:
-    def __init__(self, function, layout):
-        self.function, self.layout = function, layout
+    def __init__(self, function, layout, masks):
+        self.function, self.layout, self.masks = function, layout, masks
 
 
-def converts(*classes, layout=FOLLOW):
-    """Register the decorated function as the converter of ``classes``."""
+def converts(*classes, layout=FOLLOW, masks=False):
+    """Register the decorated function as the converter of ``classes``; ``masks``: it
+    honours the mask its inputs carry (``Value.mask``), for a layer whose call reads one."""
     def register(function):
         for cls in classes:
-            CONVERTERS[cls] = Converter(function, layout)
+            CONVERTERS[cls] = Converter(function, layout, masks)
         return function
     return register
 
