@@ -11,6 +11,10 @@
   ``Add``, and its PyTorch twin: training (Adam, batch 64) and inference (batch 256)
   samples/s on random data of CIFAR-10's shape.
 - ``latency``: the CNN on one image at a time (batch 1): median and 99th percentile.
+- ``split``: where the MLP's training step at batch 128 spends its time, in CPU time of this
+  process (``time.process_time``: far less sensitive to other jobs than the clock; run it
+  with ``--threads 1``): the whole step, its matrix products alone in bare NumPy, Adam's
+  update alone, and the whole step at batch 2 (the fixed cost: Python, tape, optimizer).
 
 Each section prints a table, writes ``benchmarks/results-<section>.json`` and a plot
 ``benchmarks/<section>.png``. ``--rounds`` and ``--steps`` of speed.py scale the work.
@@ -27,7 +31,7 @@ import speed
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH_SIZES = (16, 64, 128, 512)
 CHAIN = 1000
-SECTIONS = ("scaling", "overhead", "resnet", "latency")
+SECTIONS = ("scaling", "overhead", "resnet", "latency", "split")
 
 
 def run_sections(args, have_torch):
@@ -234,6 +238,51 @@ def latency(args, have_torch):
     return [row]
 
 
+# --- where the MLP step's time goes ------------------------------------------------------
+def split(args, have_torch):
+    """CPU milliseconds of the MLP step at batch 128 and of its parts (minimum of rounds)."""
+    model = speed.neuronet_model("mlp")
+    x, y, _ = speed.load_images(speed.BATCH * 20)
+    steps = list(speed.batches(x, y, 20))
+    for xb, yb in steps[:3]:
+        model.train_on_batch(xb, yb)
+    kernels = [w for w in model.get_weights() if w.ndim == 2]
+    inputs = [steps[0][0].reshape(speed.BATCH, -1)]
+    for w in kernels[:-1]:
+        inputs.append(np.maximum(inputs[-1] @ w, 0))
+    rng = np.random.default_rng(0)
+    grads = [rng.random((speed.BATCH, w.shape[1]), dtype=np.float32) for w in kernels]
+
+    def products():  # forward, weight gradients, input gradients (not of the first layer)
+        for a, w, g in zip(inputs, kernels, grads):
+            a @ w
+            a.T @ g
+        for w, g in zip(kernels[1:], grads[1:]):
+            g @ w.T
+
+    params = [np.array(w) for w in model.get_weights()]
+    updates = [(p, rng.random(p.shape, dtype=np.float32),
+                {"momentum": np.zeros_like(p), "velocity": np.zeros_like(p), "step": 5})
+               for p in params]
+    tiny = (steps[0][0][:2], steps[0][1][:2])
+    counter = iter(range(10**9))
+    parts = {"step_ms": lambda: model.train_on_batch(*steps[next(counter) % 20]),
+             "products_ms": products,
+             "adam_ms": lambda: [model.optimizer.update(*u) for u in updates],
+             "step_at_batch_2_ms": lambda: model.train_on_batch(*tiny)}
+    row = {"threads": args.threads}
+    for name, work in parts.items():
+        row[name] = min(_cpu_ms(work, 20) for _ in range(max(3, args.rounds)))
+    return [row]
+
+
+def _cpu_ms(work, count):
+    start = time.process_time()
+    for _ in range(count):
+        work()
+    return (time.process_time() - start) / count * 1e3
+
+
 # --- tables and plots ---------------------------------------------------------------------
 def _print_rows(section, rows):
     print(f"\n[{section}]")
@@ -295,6 +344,16 @@ def _bars(rows, path, suffixes, labels, ylabel):
     _save(figure, path)
 
 
+def _split_bars(row, path):
+    figure, (axes,) = _axes(1)
+    names = [key for key in row if key.endswith("_ms")]
+    axes.bar(range(len(names)), [row[key] for key in names])
+    axes.set_xticks(range(len(names)))
+    axes.set_xticklabels([key[:-3].replace("_", " ") for key in names], fontsize=8)
+    axes.set_ylabel(f"CPU ms, {row['threads']} thread(s)")
+    _save(figure, path)
+
+
 def _save(figure, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -306,6 +365,7 @@ PLOTS = {
                                          "microseconds per op (fwd + bwd)"),
     "resnet": lambda rows, path: _bars(rows, path, ["samples_per_s"],
                                        [row["work"] for row in rows], "ResNet-20 samples/s"),
+    "split": lambda rows, path: _split_bars(rows[0], path),
     "latency": lambda rows, path: _bars(rows, path, ["median_ms", "p99_ms"],
                                         ["median", "99th percentile"], "CNN batch-1 ms"),
 }

@@ -356,7 +356,8 @@ def main(argv=None):
     parser.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON", sys.executable),
                         help="a Python with Keras 3 and JAX ('' to skip the column)")
     parser.add_argument("--section", default="main",
-                        choices=("main", "scaling", "overhead", "resnet", "latency", "all"))
+                        choices=("main", "scaling", "overhead", "resnet", "latency", "split",
+                                 "all"))
     parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
