@@ -10,11 +10,16 @@ round and taking medians:
 - achieved GFLOP/s and its fraction of the float32 matrix-product rate measured
   in the same run;
 and prints a table of the figures with the ratio neuronet / PyTorch, and writes
-``benchmarks/results.json``. Both frameworks get the same number of threads
+``benchmarks/results.json``. Keras 3 on JAX is the second yardstick: each round runs
+``keras_runner.py`` in its own process (``--keras-python``, default this Python; the
+optional extra ``bench-keras`` installs it); where Keras or JAX is missing the table says
+so and leaves that column out. Both frameworks get the same number of threads
 (``--threads``, default all cores): PyTorch's intra-op threads, neuronet's own
 (``neuronet.set_num_threads``) and BLAS's.
 
 Usage: python benchmarks/speed.py [--rounds 5] [--steps 100] [--threads N]
+                                  [--keras-python PATH] [--section main|scaling|...|all]
+(``--section``: see ``scaling.py``; ``main``, the default, is the table above.)
 """
 import argparse
 import json
@@ -104,31 +109,31 @@ def load_images(count):
 
 
 # --- timing ---------------------------------------------------------------------------
-def batches(x, y, steps):
-    n = len(x) // BATCH
+def batches(x, y, steps, batch=BATCH):
+    n = len(x) // batch
     for step in range(steps):
-        start = (step % n) * BATCH
-        yield x[start:start + BATCH], y[start:start + BATCH]
+        start = (step % n) * batch
+        yield x[start:start + batch], y[start:start + batch]
 
 
-def time_neuronet_training(model, x, y, steps, warmup):
-    for xb, yb in batches(x, y, warmup):
+def time_neuronet_training(model, x, y, steps, warmup, batch=BATCH):
+    for xb, yb in batches(x, y, warmup, batch):
         model.train_on_batch(xb, yb)
     time.sleep(SETTLE_S)
     start = time.perf_counter()
-    for xb, yb in batches(x, y, steps):
+    for xb, yb in batches(x, y, steps, batch):
         model.train_on_batch(xb, yb)
-    return steps * BATCH / (time.perf_counter() - start)
+    return steps * batch / (time.perf_counter() - start)
 
 
-def time_torch_training(pair, x, y, steps, warmup):
+def time_torch_training(pair, x, y, steps, warmup, batch=BATCH):
     import torch
     model, optimizer = pair
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))), torch.from_numpy(y)
 
     def run(count):
-        for xb, yb in batches(xt, yt, count):
+        for xb, yb in batches(xt, yt, count, batch):
             optimizer.zero_grad()
             loss_fn(model(xb), yb).backward()
             optimizer.step()
@@ -137,7 +142,7 @@ def time_torch_training(pair, x, y, steps, warmup):
     time.sleep(SETTLE_S)
     start = time.perf_counter()
     run(steps)
-    return steps * BATCH / (time.perf_counter() - start)
+    return steps * batch / (time.perf_counter() - start)
 
 
 def time_neuronet_predict(model, x):
@@ -176,13 +181,13 @@ def matmul_rate(size=2048, repeats=5):
 
 
 # --- peak memory: one training run per process -----------------------------------------
-def child_training_run(framework, name, steps):
+def child_training_run(framework, name, steps, batch=BATCH):
     """Train ``steps`` steps and print the peak resident memory in MiB."""
-    x, y, _ = load_images(BATCH * 20)
+    x, y, _ = load_images(batch * 20)
     if framework == "neuronet":
-        time_neuronet_training(neuronet_model(name), x, y, steps, warmup=2)
+        time_neuronet_training(neuronet_model(name), x, y, steps, 2, batch)
     else:
-        time_torch_training(torch_model(name), x, y, steps, warmup=2)
+        time_torch_training(torch_model(name), x, y, steps, 2, batch)
     print(_peak_resident_mib())
 
 
@@ -196,19 +201,41 @@ def _peak_resident_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def peak_memory(framework, name, threads, steps=20):
+def peak_memory(framework, name, threads, steps=20, batch=BATCH):
     command = [sys.executable, os.path.abspath(__file__), "--child", framework, name,
-               "--threads", str(threads), "--steps", str(steps)]
+               "--threads", str(threads), "--steps", str(steps), "--batch", str(batch)]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return float(output.strip().splitlines()[-1])
 
 
 # --- the run --------------------------------------------------------------------------
+def keras_round(args):
+    """One round of Keras/JAX figures from ``keras_runner.py`` in its own process, or
+    {"missing": why} when it cannot run there."""
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    if args.threads == 1:
+        env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    command = [args.keras_python, os.path.join(HERE, "keras_runner.py"),
+               "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        return {"missing": f"keras_runner failed: {error}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(args, have_torch):
     x, y, source = load_images(max(BATCH * (args.steps + 10), 10000))
     x_predict = x[:5000]
     samples = {key: [] for key in _figure_keys(have_torch)}
+    keras_missing = None if args.keras_python else "no --keras-python given"
     for _ in range(args.rounds):
+        if keras_missing is None:
+            figures = keras_round(args)
+            keras_missing = figures.pop("missing", None)
+            samples.setdefault("keras_versions", figures.pop("versions", None))
+            for key, value in figures.items():
+                samples.setdefault(key, []).append(value)
         for name in MODELS:
             model = neuronet_model(name)
             samples[f"{name}.train.neuronet"].append(
@@ -219,8 +246,11 @@ def measure(args, have_torch):
                 samples[f"{name}.train.pytorch"].append(
                     time_torch_training(pair, x, y, args.steps, args.warmup))
                 samples[f"{name}.predict.pytorch"].append(time_torch_predict(pair, x_predict))
+    if keras_missing is not None:  # a failed round must not leave a partial column
+        samples = {k: v for k, v in samples.items() if not k.endswith(".keras")}
+    versions = samples.pop("keras_versions", None)
     medians = {key: statistics.median(values) for key, values in samples.items()}
-    return medians, samples, source
+    return medians, samples, source, keras_missing or None, versions
 
 
 def _figure_keys(have_torch):
@@ -231,7 +261,7 @@ def _figure_keys(have_torch):
 def report(args, have_torch):
     threads = args.threads
     rate = matmul_rate()
-    medians, samples, source = measure(args, have_torch)
+    medians, samples, source, keras_missing, keras_versions = measure(args, have_torch)
     frameworks = ("neuronet", "pytorch") if have_torch else ("neuronet",)
     memory = {f"{m}.{f}": peak_memory(f, m, threads) for m in MODELS for f in frameworks}
     rows = []
@@ -246,6 +276,10 @@ def report(args, have_torch):
                 row[f"{framework}_peak_fraction"] = row[f"{framework}_gflops"] / rate
             if have_torch:
                 row["ratio"] = row["neuronet_samples_per_s"] / row["pytorch_samples_per_s"]
+            keras = medians.get(f"{name}.{task}.keras")
+            if keras is not None:
+                row["keras_samples_per_s"] = keras
+                row["ratio_keras"] = row["neuronet_samples_per_s"] / keras
             rows.append(row)
     return {
         "date": time.strftime("%Y-%m-%d"),
@@ -258,6 +292,7 @@ def report(args, have_torch):
         "rounds": args.rounds,
         "steps": args.steps,
         "matmul_gflops": rate,
+        "keras": keras_versions if keras_missing is None else f"skipped: {keras_missing}",
         "rows": rows,
         "peak_memory_mib": memory,
         "samples": samples,
@@ -279,18 +314,26 @@ def print_table(result):
     print(f"{result['cpu']}, {result['threads']} threads, {result['date']}; "
           f"float32 matmul {result['matmul_gflops']:.0f} GFLOP/s; "
           f"medians of {result['rounds']} rounds, {result['steps']} training steps each")
+    print(f"Keras/JAX: {result['keras']}")
+    with_keras = any("keras_samples_per_s" in row for row in result["rows"])
     header = (f"{'work':<14}{'neuronet/s':>12}{'pytorch/s':>12}{'ratio':>8}"
-              f"{'GFLOP/s':>9}{'of peak':>9}")
+              + (f"{'keras/s':>12}{'ratio':>8}" if with_keras else "")
+              + f"{'GFLOP/s':>9}{'of peak':>9}")
     print(header)
     print("-" * len(header))
     for row in result["rows"]:
-        theirs = row.get("pytorch_samples_per_s")
+        keras = (f"{_figure(row.get('keras_samples_per_s')):>12}"
+                 f"{row.get('ratio_keras', float('nan')):>8.2f}") if with_keras else ""
         print(f"{row['model'] + ' ' + row['task']:<14}{row['neuronet_samples_per_s']:>12,.0f}"
-              f"{theirs if theirs is None else format(theirs, ',.0f'):>12}"
-              f"{row.get('ratio', float('nan')):>8.2f}{row['neuronet_gflops']:>9.1f}"
+              f"{_figure(row.get('pytorch_samples_per_s')):>12}"
+              f"{row.get('ratio', float('nan')):>8.2f}{keras}{row['neuronet_gflops']:>9.1f}"
               f"{row['neuronet_peak_fraction']:>9.0%}")
     for key, mib in result["peak_memory_mib"].items():
         print(f"peak memory, training {key}: {mib:,.0f} MiB")
+
+
+def _figure(value):
+    return "-" if value is None else format(value, ",.0f")
 
 
 def _import_torch(threads):
@@ -310,6 +353,12 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--output", default=os.path.join(HERE, "results.json"))
+    parser.add_argument("--keras-python", default=os.environ.get("KERAS_PYTHON", sys.executable),
+                        help="a Python with Keras 3 and JAX ('' to skip the column)")
+    parser.add_argument("--section", default="main",
+                        choices=("main", "scaling", "overhead", "resnet", "latency", "split",
+                                 "all"))
+    parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import neuronet
@@ -319,9 +368,15 @@ def main(argv=None):
         if args.child:  # torch is imported only where it is measured: it costs memory
             if args.child[0] == "pytorch":
                 _import_torch(args.threads)
-            child_training_run(*args.child, args.steps)
+            child_training_run(*args.child, args.steps, args.batch)
             return
-        result = report(args, _import_torch(args.threads))
+        have_torch = _import_torch(args.threads)
+        if args.section != "main":
+            import scaling
+            scaling.run_sections(args, have_torch)
+            if args.section != "all":
+                return
+        result = report(args, have_torch)
     print_table(result)
     with open(args.output, "w") as file:
         json.dump(result, file, indent=1)
