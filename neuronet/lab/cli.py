@@ -6,6 +6,7 @@
     neuronet lab activations [--activations sigmoid,relu]
     neuronet lab kernels
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
+    neuronet lab sequences [--lengths 10,25,50,100] [--layers SimpleRNN,LSTM,GRU]
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
     neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
 
@@ -23,7 +24,7 @@ import time
 from neuronet import datasets
 from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
 from neuronet.lab import (activations, architectures, common, explain, kernels,
-                          learning_rate, optimizers, overfitting)
+                          learning_rate, optimizers, overfitting, sequences)
 
 
 def _float_list(text):
@@ -68,6 +69,15 @@ def _run_learning_rate(settings, args):
     return learning_rate.run(settings, args.rates or learning_rate.DEFAULT_RATES)
 
 
+def _run_sequences(settings, args):
+    return sequences.run(settings, args.lengths or sequences.DEFAULT_LENGTHS,
+                         args.layers or sequences.LAYERS)
+
+
+LENGTHS = checked(lambda text: [int(item) for item in text.split(",")],
+                  lambda values: len(values) > 0 and min(values) >= 2,
+                  "a comma list of sequence lengths >= 2")
+
 # name -> (module with DEFAULTS, help, runner, [(option, keyword arguments)])
 EXPERIMENTS = {
     "architectures": (architectures, "goal 1: from logistic regression to a CNN",
@@ -96,6 +106,13 @@ EXPERIMENTS = {
                                     "help": "learning rates (default " + ",".join(
                                         f"{rate:g}" for rate in learning_rate.DEFAULT_RATES)
                                             + ")"})]),
+    "sequences": (sequences, "SimpleRNN vs LSTM vs GRU on a long-range dependency",
+                  _run_sequences,
+                  [("--lengths", {"type": LENGTHS, "metavar": "T1,T2,...",
+                                  "help": "sequence lengths (default " + ",".join(
+                                      str(t) for t in sequences.DEFAULT_LENGTHS) + ")"}),
+                   ("--layers", {"type": _choice_list(list(sequences.LAYERS)),
+                                 "metavar": "NAMES", "help": "default: all three"})]),
 }
 
 
