@@ -61,14 +61,46 @@ def logistic(input_shape, num_classes):
     ])
 
 
-ARCHITECTURES = {"cnn": cnn, "mlp": mlp, "logistic": logistic}
+def _rows(input_shape):
+    """Each image as a sequence: (H, W, C) -> H steps of W*C features (row by row)."""
+    if len(input_shape) == 2:
+        return []
+    height = input_shape[0]
+    width = 1
+    for size in input_shape[1:]:
+        width *= size
+    return [layers.Reshape((height, width))]
+
+
+def lstm(input_shape, num_classes):
+    """Row-sequence classifier: each image read as H steps of one row each, then
+    LSTM(128, return_sequences) -> LSTM(128) -> Dense(classes)."""
+    return models.Sequential([
+        layers.Input(shape=input_shape), *_rows(input_shape),
+        layers.LSTM(128, return_sequences=True),
+        layers.LSTM(128),
+        layers.Dense(num_classes),
+    ])
+
+
+def gru(input_shape, num_classes):
+    """As ``lstm`` with GRU layers: GRU(128, return_sequences) -> GRU(128) -> Dense(classes)."""
+    return models.Sequential([
+        layers.Input(shape=input_shape), *_rows(input_shape),
+        layers.GRU(128, return_sequences=True),
+        layers.GRU(128),
+        layers.Dense(num_classes),
+    ])
+
+
+ARCHITECTURES = {"cnn": cnn, "mlp": mlp, "logistic": logistic, "lstm": lstm, "gru": gru}
 
 
 def build(name, input_shape, num_classes):
     """A new, uncompiled model of the named architecture.
 
     Args:
-        name: 'cnn', 'mlp' or 'logistic'.
+        name: 'cnn', 'mlp', 'logistic', 'lstm' or 'gru'.
         input_shape: one example's shape, channels last, e.g. (28, 28, 1).
         num_classes: width of the output layer (logits).
     """

@@ -106,7 +106,8 @@ def _add_train(commands):
     train.add_argument("--dataset", choices=sorted(datasets.LOADERS),
                        help=f"default: {defaults['dataset']} (shipped with neuronet)")
     train.add_argument("--model", type=_model_name,
-                       help="cnn (default), mlp, logistic or PATH.json (a Sequential's config)")
+                       help="cnn (default), mlp, logistic, lstm, gru (rows as steps) or PATH.json "
+                            "(a Sequential's config)")
     train.add_argument("--epochs", type=POSITIVE_INT, metavar="N",
                        help=f"total epochs (default {defaults['epochs']})")
     train.add_argument("--batch-size", type=POSITIVE_INT, metavar="N",

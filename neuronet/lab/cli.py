@@ -9,6 +9,7 @@
     neuronet lab autoencoder [--models dense,conv,denoising]
     neuronet lab detection [--parts single,multi]
     neuronet lab reinforce [--episodes 2000] [--seeds 3] [--quick]   (its own options)
+    neuronet lab sequences [--lengths 10,25,50,100] [--layers SimpleRNN,LSTM,GRU]
     neuronet explain [--model FILE --input 0.05,0.1 (--target 0.01,0.99 | --label 1)] [--lr 0.5]
     neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense
 
@@ -27,7 +28,8 @@ from neuronet import datasets
 from neuronet.lab import reinforce
 from neuronet.argtypes import POSITIVE_FLOAT, POSITIVE_INT, checked
 from neuronet.lab import (activations, architectures, autoencoder, common, detection,
-                          explain, kernels, learning_rate, optimizers, overfitting)
+                          explain, kernels, learning_rate, optimizers, overfitting,
+                          sequences)
 
 
 def _float_list(text):
@@ -80,6 +82,15 @@ def _run_detection(settings, args):
     return detection.run(settings, args.parts or detection.PARTS)
 
 
+def _run_sequences(settings, args):
+    return sequences.run(settings, args.lengths or sequences.DEFAULT_LENGTHS,
+                         args.layers or sequences.LAYERS)
+
+
+LENGTHS = checked(lambda text: [int(item) for item in text.split(",")],
+                  lambda values: len(values) > 0 and min(values) >= 2,
+                  "a comma list of sequence lengths >= 2")
+
 # name -> (module with DEFAULTS, help, runner, [(option, keyword arguments)])
 EXPERIMENTS = {
     "architectures": (architectures, "goal 1: from logistic regression to a CNN",
@@ -117,6 +128,13 @@ EXPERIMENTS = {
                   [("--parts", {"type": _choice_list(list(detection.PARTS)),
                                 "metavar": "PARTS", "help": "single, multi or both "
                                                             "(default: both)"})]),
+    "sequences": (sequences, "SimpleRNN vs LSTM vs GRU on a long-range dependency",
+                  _run_sequences,
+                  [("--lengths", {"type": LENGTHS, "metavar": "T1,T2,...",
+                                  "help": "sequence lengths (default " + ",".join(
+                                      str(t) for t in sequences.DEFAULT_LENGTHS) + ")"}),
+                   ("--layers", {"type": _choice_list(list(sequences.LAYERS)),
+                                 "metavar": "NAMES", "help": "default: all three"})]),
 }
 
 

@@ -165,3 +165,19 @@ def test_reduce_lr_option_is_recorded_with_the_run(tmp_path):
                      "--reduce-lr", "0", "--seed", "1", "--out", str(run_dir),
                      "--verbose", "0"]) == 0
     assert json.loads((run_dir / "run.json").read_text())["reduce_lr"] == 0
+
+
+def test_train_row_sequence_models(tmp_path):
+    """--model lstm / gru read each image as 28 steps of 28 pixels; a tiny run trains,
+    evaluates and reloads."""
+    for name in ("lstm", "gru"):
+        run_dir = tmp_path / name
+        assert cli.main(["train", "--limit", "64", "--epochs", "1", "--model", name,
+                         "--batch-size", "32", "--seed", "0", "--out", str(run_dir),
+                         "--verbose", "0"]) == 0
+        accuracy = _metrics(run_dir)["test_accuracy"]
+        assert 0 <= accuracy <= 1
+        model = architectures.from_json(run_dir / "architecture.json")
+        kinds = [type(layer).__name__ for layer in model.layers]
+        assert kinds == ["Reshape", name.upper(), name.upper(), "Dense"]
+        assert cli.main(["evaluate", str(run_dir), "--limit", "32"]) == 0

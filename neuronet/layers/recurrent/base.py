@@ -6,6 +6,7 @@ states and its bias (the gate math lives in ``neuronet.ops.recurrent``).
 """
 from neuronet import activations, initializers, ops, random, regularizers
 from neuronet.backend import xp
+from neuronet.layers import masks
 from neuronet.layers import node as graph
 from neuronet.layers.base import InputSpec, Layer
 from neuronet.ops.recurrent import cells
@@ -43,6 +44,7 @@ class RNN(Layer):
     cell = None  # 'simple_rnn', 'lstm', 'gru'
     gates = 1
     state_count = 1
+    supports_masking = True
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -110,12 +112,18 @@ class RNN(Layer):
         if graph.is_symbolic(inputs):
             return graph.call_symbolic(self, inputs)
         if mask is None:  # Keras' convention: a mask travels on the tensor
-            first = inputs[0] if isinstance(inputs, list) else inputs
-            mask = getattr(first, "_keras_mask", None)
+            mask = masks.get_mask(inputs[0] if isinstance(inputs, list) else inputs)
         with self._call_context():
             inputs = self._prepared_input(inputs)
-            return self._apply_activity_regularizer(self.call(inputs, training=training,
-                                                              mask=mask))
+            outputs = self.call(inputs, training=training, mask=mask)
+            masks.attach_output_masks(self, inputs, outputs, mask)
+            return self._apply_activity_regularizer(outputs)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras': the steps' mask goes on with ``return_sequences`` (else None); the
+        states carry none: ``[mask, None, ...]`` with ``return_state``."""
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * self.state_count if self.return_state else output_mask
 
     def _prepared_input(self, inputs):
         """x (checked, the layer built for it), or [x, *initial states] as Tensors."""

@@ -1,5 +1,6 @@
 """Bidirectional: a recurrent layer run forwards and a copy run backwards, merged."""
 from neuronet import ops
+from neuronet.layers import masks
 from neuronet.layers import node as graph
 from neuronet.layers.base import Layer, deserialize, register, serialize
 from neuronet.layers.recurrent.base import RNN
@@ -26,6 +27,8 @@ class Bidirectional(Layer):
         2 units)); others: units. With ``return_state``: [output, *forward states,
         *backward states].
     """
+
+    supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
         if not isinstance(layer, RNN):
@@ -68,9 +71,22 @@ class Bidirectional(Layer):
             inputs = [inputs, *initial_state]
         if graph.is_symbolic(inputs):
             return graph.call_symbolic(self, inputs)
+        if mask is None:  # Keras' convention: a mask travels on the tensor
+            mask = masks.get_mask(inputs[0] if isinstance(inputs, list) else inputs)
         with self._call_context():
             inputs = self._prepared_input(inputs)
-            return self._apply_activity_regularizer(self.call(inputs, training, mask))
+            outputs = self.call(inputs, training, mask)
+            masks.attach_output_masks(self, inputs, outputs, mask)
+            return self._apply_activity_regularizer(outputs)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras': the mask goes on with ``return_sequences`` (one per output with
+        ``merge_mode=None``); the states carry none."""
+        output_mask = mask if self.return_sequences else None
+        outputs = [output_mask] * 2 if self.merge_mode is None else [output_mask]
+        if self.return_state:
+            return outputs + [None] * (2 * self.forward_layer.state_count)
+        return outputs if self.merge_mode is None else output_mask
 
     def _prepared_input(self, inputs):
         if not isinstance(inputs, (list, tuple)):
