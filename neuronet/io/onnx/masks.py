@@ -8,7 +8,7 @@ converter honours it (``converts(..., masks=True)``); else one clear error names
 import functools
 
 from neuronet.io.onnx.table import OnnxExportError
-from neuronet.layers import Concatenate, Dot, GlobalAveragePooling1D, Layer
+from neuronet.layers import RNN, Bidirectional, Concatenate, Dot, GlobalAveragePooling1D, Layer
 from neuronet.layers.base import _call_accepts
 from neuronet.layers.merging import Merge
 
@@ -54,6 +54,8 @@ def output_mask(graph, layer, inputs):
                                 given)
     if isinstance(layer, GlobalAveragePooling1D):
         return None  # the mask ends here
+    if isinstance(layer, (RNN, Bidirectional)):
+        return inputs[0].mask if layer.return_sequences else None  # the states carry none
     # a compute_mask of its own, unknown here: no silent guess at what it passes on
     raise OnnxExportError(f"ONNX export: {layer.describe()} computes the mask of its output "
                           "in a way the export does not know; export the model without the "
