@@ -39,19 +39,21 @@ class Recurrent(Function):
         self.two_biases = bias is not None and bias.ndim == 2
         if self.two_biases:
             bias, cell.recurrent_bias = bias[0], bias[1]
+        # the forward's own copies (the cell may scale gate columns); backward uses the
+        # weights as given
+        w, r, b = cell.scaled(kernel, recurrent_kernel, bias)
         if not any(self.needs_input_grad):
-            return _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep,
-                              return_sequences)
-        a = (_flat(xt) @ kernel).reshape(steps, batch, -1)
-        if bias is not None:
-            a += bias
+            return _inference(xt, w, r, b, h0, c0, cell, keep, return_sequences)
+        a = (_flat(xt) @ w).reshape(steps, batch, -1)
+        if b is not None:
+            a += b
         states = [xp.empty((steps + 1, batch, u), dtype) for _ in range(cell.states)]
         for s, first in zip(states, (h0, c0)):
             s[0] = 0 if first is None else first
         cell.start(steps, batch, dtype)
         with xp.errstate(over="ignore"):  # e^-z = inf in a sigmoid is right: it gives 0
             for t in range(steps):
-                cell.step(t, a, recurrent_kernel, [s[t] for s in states],
+                cell.step(t, a, r, [s[t] for s in states],
                           [s[t + 1] for s in states])
                 if keep is not None:
                     for s in states:
