@@ -240,3 +240,33 @@ def test_same_values_under_no_grad(cell, reset_after):
         plain, plain_states = ops.rnn(cell, x, *arrays, reset_after=reset_after)
     for a, b in zip([output, *states], [plain, *plain_states]):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_inference_path_equals_reference(cell, reset_after, go_backwards, return_sequences,
+                                         masked, monkeypatch):
+    """Under no_grad the op keeps no history and projects the inputs a few steps at a
+    time: chunks of 2 steps over 7 (a short last chunk) give the reference's numbers."""
+    from neuronet.ops.recurrent import loop
+
+    rng = np.random.default_rng(4)
+    n, steps, features, units = 3, 7, 4, 5
+    monkeypatch.setattr(loop, "CHUNK_BYTES", 2 * n * GATES[cell] * units * 8)
+    mask = rng.random((n, steps)) > 0.35 if masked else None
+    x, *arrays = [nn.tensor(a, dtype="float64") for a in
+                  [rng.standard_normal((n, steps, features)),
+                   *weights(rng, cell, reset_after, features, units),
+                   *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]]
+    results = []
+    for reference in (False, True):
+        with nn.no_grad():
+            output, final = ops.rnn(cell, x, *arrays[:3], initial_state=arrays[3:], mask=mask,
+                                    go_backwards=go_backwards,
+                                    return_sequences=return_sequences,
+                                    reset_after=reset_after, reference=reference)
+        results.append([output.numpy()] + [s.numpy() for s in final])
+    for a, b in zip(*results):
+        assert_close(a, b, TOLERANCE[np.float64], what="output")

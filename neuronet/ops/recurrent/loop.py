@@ -16,6 +16,9 @@ from neuronet.backend import xp
 from neuronet.tensor import Function
 
 
+CHUNK_BYTES = 1 << 18  # input projection per chunk at inference: fits in L2 beside R
+
+
 def _flat(a):
     return a.reshape(-1, a.shape[-1])
 
@@ -36,22 +39,28 @@ class Recurrent(Function):
         self.two_biases = bias is not None and bias.ndim == 2
         if self.two_biases:
             bias, cell.recurrent_bias = bias[0], bias[1]
-        a = (_flat(xt) @ kernel).reshape(steps, batch, -1)
-        if bias is not None:
-            a += bias
+        # the forward's own copies (the cell may scale gate columns); backward uses the
+        # weights as given
+        w, r, b = cell.scaled(kernel, recurrent_kernel, bias)
+        if not any(self.needs_input_grad):
+            return _inference(xt, w, r, b, h0, c0, cell, keep, return_sequences)
+        a = (_flat(xt) @ w).reshape(steps, batch, -1)
+        if b is not None:
+            a += b
         states = [xp.empty((steps + 1, batch, u), dtype) for _ in range(cell.states)]
         for s, first in zip(states, (h0, c0)):
             s[0] = 0 if first is None else first
         cell.start(steps, batch, dtype)
         with xp.errstate(over="ignore"):  # e^-z = inf in a sigmoid is right: it gives 0
             for t in range(steps):
-                cell.step(t, a, recurrent_kernel, [s[t] for s in states],
+                cell.step(t, a, r, [s[t] for s in states],
                           [s[t + 1] for s in states])
                 if keep is not None:
                     for s in states:
                         xp.copyto(s[t + 1], s[t], where=~keep[t])
         self.save_for_backward(xt, kernel, recurrent_kernel, a, states, keep)
-        return _packed(states, keep, return_sequences)
+        return _packed(states[0][1:] if return_sequences else None, [s[-1] for s in states],
+                       keep)
 
     def backward(self, gy):
         xt, kernel, recurrent_kernel, a, states, keep = self.saved
@@ -104,23 +113,50 @@ def _time_major(a, go_backwards):
     return xp.ascontiguousarray(a[::-1] if go_backwards else a)
 
 
-def _packed(states, keep, return_sequences):
-    """(N, T + S, u): outputs (h_t, 0 on masked steps) then the final states; or the
-    final states only, (N, S, u)."""
-    steps, batch, u = states[0].shape
-    steps -= 1
-    count = len(states)
-    if not return_sequences:
-        y = xp.empty((batch, count, u), states[0].dtype)
-        for k, s in enumerate(states):
-            y[:, k] = s[-1]
-        return y
-    y = xp.empty((batch, steps + count, u), states[0].dtype)
-    outputs = y[:, :steps].transpose(1, 0, 2)
-    if keep is None:
-        outputs[...] = states[0][1:]
-    else:
-        xp.multiply(states[0][1:], keep, out=outputs)
-    for k, s in enumerate(states):
-        y[:, steps + k] = s[-1]
+def _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep, return_sequences):
+    """Forward with no history kept (nothing needs a gradient): the input projection
+    computed a few steps at a time into one small buffer that stays in cache, the states
+    in two slots used in turn (h in T + 1 slots where the outputs are returned)."""
+    steps, batch, _ = xt.shape
+    u, dtype = cell.u, xt.dtype
+    chunk = max(1, min(steps, CHUNK_BYTES // (batch * kernel.shape[1] * dtype.itemsize)))
+    cell.start(chunk, batch, dtype)
+    slots = [steps + 1 if return_sequences and k == 0 else 2 for k in range(cell.states)]
+    states = [xp.empty((n, batch, u), dtype) for n in slots]
+    for s, first in zip(states, (h0, c0)):
+        s[0] = 0 if first is None else first
+    a = xp.empty((chunk, batch, kernel.shape[1]), dtype)
+    flat_x = _flat(xt)
+    with xp.errstate(over="ignore"):
+        for t0 in range(0, steps, chunk):
+            count = min(chunk, steps - t0)
+            block = a[:count]
+            xp.matmul(flat_x[t0 * batch:(t0 + count) * batch], kernel, out=_flat(block))
+            if bias is not None:
+                block += bias
+            for j, t in enumerate(range(t0, t0 + count)):
+                old = [s[t % len(s)] for s in states]
+                new = [s[(t + 1) % len(s)] for s in states]
+                cell.step(j, block, recurrent_kernel, old, new)
+                if keep is not None:
+                    for s_old, s_new in zip(old, new):
+                        xp.copyto(s_new, s_old, where=~keep[t])
+    finals = [s[steps % len(s)] for s in states]
+    return _packed(states[0][1:] if return_sequences else None, finals, keep)
+
+
+def _packed(outputs, finals, keep):
+    """(N, T + S, u): the outputs (T, N, u) (h_t, 0 on masked steps) then the S final
+    states (N, u); or, with no outputs, the final states only, (N, S, u)."""
+    batch, u = finals[0].shape
+    steps = 0 if outputs is None else len(outputs)
+    y = xp.empty((batch, steps + len(finals), u), finals[0].dtype)
+    if outputs is not None:
+        y_outputs = y[:, :steps].transpose(1, 0, 2)
+        if keep is None:
+            y_outputs[...] = outputs
+        else:
+            xp.multiply(outputs, keep, out=y_outputs)
+    for k, s in enumerate(finals):
+        y[:, steps + k] = s
     return y
