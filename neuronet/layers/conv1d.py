@@ -88,12 +88,7 @@ class Conv1D(Layer):
             raise ValueError(f"{self.describe()} needs a known number of input channels, "
                              f"got input shape {tuple(input_shape)}")
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self.add_kernel_and_bias(shape, self.filters)
         super().build(input_shape)
 
     def call(self, x, training=False):

@@ -118,13 +118,7 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"{self.describe()} needs a known last input dimension, "
                              f"got input shape {tuple(input_shape)}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+        self.add_kernel_and_bias((input_shape[-1], self.units), self.units)
         super().build(input_shape)
 
     def call(self, x, training=False):

@@ -54,6 +54,17 @@ class Weights:
             return self._new_weight(**positional, **kwargs)
         return self._new_weight(*args, **kwargs)
 
+    def add_kernel_and_bias(self, kernel_shape, units):
+        """``self.kernel`` of ``kernel_shape`` and, with ``use_bias``, ``self.bias`` of
+        (units,), from the layer's ``kernel_/bias_initializer`` and ``kernel_/bias_regularizer``
+        (None where the layer has none): the weights of Dense and the convolutions."""
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      regularizer=getattr(self, "kernel_regularizer", None))
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (units,), self.bias_initializer,
+                                        regularizer=getattr(self, "bias_regularizer", None))
+
     def _new_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                     regularizer=None, name=None):
         name = self._weight_name(name)
