@@ -6,7 +6,7 @@ states and its bias (the gate math lives in ``neuronet.ops.recurrent``).
 """
 from neuronet import activations, initializers, ops, random, regularizers
 from neuronet.backend import xp
-from neuronet.layers import node as graph
+from neuronet.layers import masks, node as graph
 from neuronet.layers.base import InputSpec, Layer
 from neuronet.ops.recurrent import cells
 from neuronet.tensor import Tensor
@@ -114,8 +114,20 @@ class RNN(Layer):
             mask = getattr(first, "_keras_mask", None)
         with self._call_context():
             inputs = self._prepared_input(inputs)
-            return self._apply_activity_regularizer(self.call(inputs, training=training,
-                                                              mask=mask))
+            outputs = self.call(inputs, training=training, mask=mask)
+            masks.attach_output_masks(self, inputs, outputs, mask)
+            return self._apply_activity_regularizer(outputs)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: a sequence output keeps the input's mask (its masked steps are 0); the
+        last step's output and the states carry none."""
+        if isinstance(mask, list):
+            mask = mask[0]
+        if not self.return_sequences or mask is None:
+            return None
+        return [mask] + [None] * self.state_count if self.return_state else mask
 
     def _prepared_input(self, inputs):
         """x (checked, the layer built for it), or [x, *initial states] as Tensors."""

@@ -1,6 +1,6 @@
 """Bidirectional: a recurrent layer run forwards and a copy run backwards, merged."""
 from neuronet import ops
-from neuronet.layers import node as graph
+from neuronet.layers import masks, node as graph
 from neuronet.layers.base import Layer, deserialize, register, serialize
 from neuronet.layers.recurrent.base import RNN
 
@@ -68,9 +68,26 @@ class Bidirectional(Layer):
             inputs = [inputs, *initial_state]
         if graph.is_symbolic(inputs):
             return graph.call_symbolic(self, inputs)
+        carried = masks.carried(inputs[0] if isinstance(inputs, list) else inputs)
         with self._call_context():
             inputs = self._prepared_input(inputs)
-            return self._apply_activity_regularizer(self.call(inputs, training, mask))
+            outputs = self.call(inputs, training, mask)
+            masks.attach_output_masks(self, inputs, outputs, mask if mask is not None
+                                      else carried)
+            return self._apply_activity_regularizer(outputs)
+
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: sequence outputs keep the input's mask; last-step outputs and states
+        carry none."""
+        if isinstance(mask, list):
+            mask = mask[0]
+        if not self.return_sequences or mask is None:
+            return None
+        count = 2 if self.merge_mode is None else 1
+        states = 2 * self.forward_layer.state_count if self.return_state else 0
+        return mask if count + states == 1 else [mask] * count + [None] * states
 
     def _prepared_input(self, inputs):
         if not isinstance(inputs, (list, tuple)):
