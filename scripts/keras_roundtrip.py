@@ -34,11 +34,48 @@ def native_models():
     nested = neuronet.Sequential([layers.Input((5,)), inner, layers.Dense(2)])
     models = {"train_cnn": architectures.build("cnn", (28, 28, 1), 10),
               "train_mlp": architectures.build("mlp", (28, 28, 1), 10),
-              "two_inputs": two, "nested_sequential": nested}
+              "two_inputs": two, "nested_sequential": nested, **sequence_models()}
     for path in sorted(FIXTURES.glob("*.keras")):
         if path.stem != "lambda":
             models[f"fixture_{path.stem}"] = neuronet.models.load_keras(path)
     return models
+
+
+def sequence_models():
+    """Embedding (masked ids) -> LSTM -> GRU; Conv1D, 1D pools, TimeDistributed, SimpleRNN;
+    Bidirectional GRUs and LSTM with each merge mode."""
+    import neuronet
+    from neuronet import layers
+
+    text = neuronet.Sequential([
+        layers.Input((8,)), layers.Embedding(20, 5, mask_zero=True),
+        layers.LSTM(4, return_sequences=True), layers.GRU(3, reset_after=False),
+        layers.Dense(2, activation="softmax")])
+    series = neuronet.Sequential([
+        layers.Input((12, 2)),
+        layers.Conv1D(3, 3, padding="causal", dilation_rate=2, activation="relu"),
+        layers.AveragePooling1D(2), layers.Conv1D(4, 2, padding="same"),
+        layers.MaxPooling1D(2, strides=1, padding="same"),
+        layers.TimeDistributed(layers.Dense(3, activation="tanh")),
+        layers.Masking(), layers.SimpleRNN(3, return_sequences=True, go_backwards=True),
+        layers.GlobalMaxPooling1D()])
+    steps = neuronet.Input((5, 3))
+    both = layers.Bidirectional(layers.GRU(2, return_sequences=True))(steps)
+    summed = layers.Bidirectional(layers.LSTM(2), merge_mode="mul")(both)
+    pooled = layers.GlobalAveragePooling1D()(
+        layers.Bidirectional(layers.SimpleRNN(2, return_sequences=True), merge_mode="ave")(both))
+    bidirectional = neuronet.Model(steps, [summed, pooled])
+    return {"text": text, "series": series, "bidirectional": bidirectional}
+
+
+def _inputs(name, model, rng):
+    """Random inputs; word ids (0 = padding) for the models that start with an Embedding."""
+    shapes = [tuple(shape[1:]) for shape in _input_shapes(model)]
+    if name in ("text", "fixture_text"):
+        ids = rng.integers(1, 20, (3,) + shapes[0])
+        ids[:, -2:] = 0
+        return [ids.astype("float32")]
+    return [rng.normal(0, 1, (3,) + shape).astype("float32") for shape in shapes]
 
 
 def randomize(model, rng):
@@ -56,8 +93,7 @@ def write(folder):
     for name, model in native_models().items():
         if not name.startswith("fixture_"):
             randomize(model, rng)
-        shapes = [tuple(shape[1:]) for shape in _input_shapes(model)]
-        inputs = [rng.normal(0, 1, (3,) + shape).astype("float32") for shape in shapes]
+        inputs = _inputs(name, model, rng)
         outputs = model.predict(inputs if len(inputs) > 1 else inputs[0])
         outputs = outputs if isinstance(outputs, list) else [outputs]
         model.save(folder / f"{name}.keras")

@@ -247,13 +247,13 @@ def test_text_classifier_embedding_lstm_dense():
     assert proto.graph.input[0].name == "tokens"
 
 
-def test_stacked_lstms_both_see_the_mask():
-    """With return_sequences a recurrent layer passes its input's mask on (Keras): the
+def test_stacked_lstms_see_the_mask_as_keras_passes_it():
+    """A recurrent layer with return_sequences passes its input's mask on (Keras): the
     second LSTM skips the padded steps too, in the export as in predict."""
     model = chain((None,), layers.Embedding(VOCABULARY, 4, mask_zero=True),
                   layers.LSTM(3, return_sequences=True), layers.LSTM(2), dtype="int64")
     proto = check_export(model, make_inputs=ids_of(5), batches=(5, 4))
-    # a sort for each LSTM, and the inverse for the first, whose sequence goes on
+    # a sort and its inverse for the first LSTM's sequence output, a sort for the second
     assert op_types(proto).count("TopK") == 3
 
 

@@ -331,3 +331,25 @@ def test_train_a_sequence_classifier():
                   metrics=["accuracy"])
     history = model.fit(x, labels, epochs=15, batch_size=16, verbose=0)
     assert history.history["accuracy"][-1] > 0.95
+
+
+@pytest.mark.parametrize("second", ["LSTM", "GRU", "SimpleRNN", "Bidirectional"])
+def test_a_sequence_output_passes_its_mask_on_as_keras(rng, second):
+    """Keras: LSTM(return_sequences) keeps the input's mask, so a second recurrent layer
+    skips the padded steps; the model equals the one run on the unpadded steps."""
+    def stack(steps, mask_zero):
+        first = layers.LSTM(3, return_sequences=True)
+        if second == "Bidirectional":
+            first = layers.Bidirectional(layers.GRU(3, return_sequences=True))
+        last = layers.Bidirectional(layers.GRU(2)) if second == "Bidirectional" else \
+            getattr(layers, second)(2)
+        return nn.Sequential([layers.Input((steps,)), layers.Embedding(9, 4, mask_zero=mask_zero),
+                                    first, last])
+
+    ids = rng.integers(1, 9, (3, 7)).astype("float32")
+    ids[:, 5:] = 0
+    padded, short = stack(7, True), stack(5, False)
+    for mine, theirs in zip(short.weights, padded.weights):
+        mine.data[...] = theirs.data
+    np.testing.assert_allclose(padded.predict(ids), short.predict(ids[:, :5]), rtol=1e-5,
+                                  atol=1e-6)

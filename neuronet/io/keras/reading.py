@@ -19,7 +19,7 @@ import zlib
 
 from neuronet import layers as nn_layers
 from neuronet.io.keras.errors import KerasFileError
-from neuronet.io.keras.layers import dtype_of, to_neuronet
+from neuronet.io.keras.layers import dtype_of, to_neuronet, weight_groups
 from neuronet.io.keras.naming import MEMBERS, container_names
 
 CONFIG_LIMIT = 64 * 1024 * 1024
@@ -121,7 +121,16 @@ def _layer(description, where):
     class_name, config = _check_keras_object(description, where)
     if class_name in MODELS:
         return _model(description, where)
-    return to_neuronet(class_name, config, f"{where}, layer {config.get('name')!r}"), None
+    return to_neuronet(class_name, config, f"{where}, layer {config.get('name')!r}",
+                       inner=_wrapped), None
+
+
+def _wrapped(description, where):
+    """The layer inside a TimeDistributed or Bidirectional wrapper (no model)."""
+    class_name, config = _check_keras_object(description, where)
+    if class_name in MODELS:
+        raise KerasFileError(f"{where}: a wrapped {class_name} model is not read")
+    return to_neuronet(class_name, config, where, inner=_wrapped)
 
 
 def _input(config, where):
@@ -130,6 +139,9 @@ def _input(config, where):
             isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape[1:]):
         raise KerasFileError(f"{where}: input shape {shape!r} must give every size but the "
                              "batch's as a positive int")
+    # Integer ids (an Embedding's input) are fed as they come; neuronet keeps float inputs.
+    if config.get("dtype") in ("int32", "int64", "uint8", "int16"):
+        config = {**config, "dtype": "float32"}
     return nn_layers.Input(tuple(shape[1:]), dtype=dtype_of(config, where),
                            name=config.get("name"))
 
@@ -248,24 +260,28 @@ def _assign(store, tree, prefix):
         if subtree is not None:
             _assign(store, subtree, f"{path}/")
             continue
-        weights = layer.weights if layer is not None else []
-        group = _member(store, f"{path}/vars")
-        stored = sorted(group.keys(), key=_index) if group is not None else []
-        if len(stored) != len(weights):
-            raise KerasFileError(f"{path}: the weights file holds {len(stored)} arrays for "
-                                 f"{class_name} {layer and layer.name!r}, neuronet's layer has "
-                                 f"{len(weights)} ({getattr(layer, 'weight_names', [])})")
-        for key, weight, weight_name in zip(stored, weights, layer.weight_names if layer else []):
-            dataset = _member(store, f"{path}/vars/{key}")
-            if dataset.external or dataset.is_virtual:
-                raise KerasFileError(f"{path}/vars/{key} keeps its data outside the file")
-            if getattr(dataset, "dtype", None) is None or dataset.dtype.kind != "f" or \
-                    tuple(dataset.shape) != tuple(weight.shape):
-                raise KerasFileError(f"{path}/vars/{key} ({layer.name}/{weight_name}) has "
-                                     f"shape {getattr(dataset, 'shape', None)} and dtype "
-                                     f"{getattr(dataset, 'dtype', None)}, the layer expects "
-                                     f"float {tuple(weight.shape)}")
-            weight.data[...] = dataset[()]
+        for group_path, weights in weight_groups(class_name, layer):
+            _assign_group(store, f"{path}/{group_path}", class_name, layer, weights)
+
+
+def _assign_group(store, path, class_name, layer, weights):
+    group = _member(store, path)
+    stored = sorted(group.keys(), key=_index) if group is not None else []
+    if len(stored) != len(weights):
+        raise KerasFileError(f"{path}: the weights file holds {len(stored)} arrays for "
+                             f"{class_name} {layer and layer.name!r}, neuronet's layer has "
+                             f"{len(weights)}")
+    for key, weight in zip(stored, weights):
+        dataset = _member(store, f"{path}/{key}")
+        if not hasattr(dataset, "shape") or dataset.external or dataset.is_virtual:
+            raise KerasFileError(f"{path}/{key} is not a dataset inside the file")
+        if getattr(dataset, "dtype", None) is None or dataset.dtype.kind != "f" or \
+                tuple(dataset.shape) != tuple(weight.shape):
+            raise KerasFileError(f"{path}/{key} ({layer.name}/{weight.name}) has shape "
+                                 f"{getattr(dataset, 'shape', None)} and dtype "
+                                 f"{getattr(dataset, 'dtype', None)}, the layer expects "
+                                 f"float {tuple(weight.shape)}")
+        weight.data[...] = dataset[()]
 
 
 def _member(store, path):

@@ -15,7 +15,8 @@ from neuronet import activations, layers as nn_layers
 from neuronet.io.files import write_atomic
 from neuronet.io.keras.errors import KerasFileError
 from neuronet.io.keras.graph import keras_order
-from neuronet.io.keras.layers import ACTIVATIONS, IGNORED, SPEC
+from neuronet.io.keras.layers import (ACTIVATIONS, IGNORED, RECURRENT, SPEC, WRAPPERS,
+                                     weight_groups)
 from neuronet.io.keras.naming import container_names
 from neuronet.models.model import Model  # this module is imported on first use, after models
 
@@ -115,9 +116,18 @@ def _layer(layer):
         raise KerasFileError(f"{layer.describe()} cannot be written: {error}") from None
     config = {"name": layer.name, "trainable": own.get("trainable", True),
               "dtype": _policy(layer.dtype)}
+    if class_name in WRAPPERS:
+        inner = layer.layer if class_name == "TimeDistributed" else layer.forward_layer
+        config["layer"] = _layer(inner)[0]
+        if class_name == "Bidirectional" and "backward_layer" in own:
+            config["backward_layer"] = _layer(layer.backward_layer)[0]
+        own = {key: value for key, value in own.items()
+               if key not in ("layer", "backward_layer")}
+    if class_name in RECURRENT:  # neuronet outputs 0 at masked steps
+        config["zero_output_for_mask"] = layer.return_sequences
     for key, value in own.items():
         if key in arguments:
-            config[key] = _activation_name(layer, value) if key == "activation" else value
+            config[key] = _activation_name(layer, value) if "activation" in key else value
         elif key in fixed:
             if value != fixed[key]:
                 raise KerasFileError(f"{layer.describe()}: {key}={value!r} has no Keras "
@@ -145,6 +155,7 @@ def _write_weights(store, tree, prefix):
             store.create_group(f"{path}/vars")
             _write_weights(store, subtree, f"{path}/")
             continue
-        group = store.create_group(f"{path}/vars")
-        for index, weight in enumerate(layer.weights if layer is not None else []):
-            group.create_dataset(str(index), data=weight.data)
+        for group_path, weights in weight_groups(class_name, layer):
+            group = store.create_group(f"{path}/{group_path}")
+            for index, weight in enumerate(weights):
+                group.create_dataset(str(index), data=weight.data)

@@ -8,7 +8,8 @@ converter honours it (``converts(..., masks=True)``); else one clear error names
 import functools
 
 from neuronet.io.onnx.table import OnnxExportError
-from neuronet.layers import RNN, Bidirectional, Concatenate, Dot, GlobalAveragePooling1D, Layer
+from neuronet.layers import Bidirectional, Concatenate, Dot, GlobalAveragePooling1D, Layer
+from neuronet.layers.recurrent.base import RNN
 from neuronet.layers.base import _call_accepts
 from neuronet.layers.merging import Merge
 
@@ -46,6 +47,8 @@ def output_mask(graph, layer, inputs):
         return inputs[0].mask
     if isinstance(layer, Dot):
         return None
+    if isinstance(layer, (RNN, Bidirectional)):  # a sequence output keeps the input's mask
+        return inputs[0].mask if layer.return_sequences else None
     if isinstance(layer, Concatenate) and layer._axis(inputs[0].rank) == 1:
         raise OnnxExportError(f"ONNX export: {layer.describe()} joins masked sequences along "
                               "the steps, which has no converter; export without the mask")
@@ -54,8 +57,6 @@ def output_mask(graph, layer, inputs):
                                 given)
     if isinstance(layer, GlobalAveragePooling1D):
         return None  # the mask ends here
-    if isinstance(layer, (RNN, Bidirectional)):
-        return inputs[0].mask if layer.return_sequences else None  # the states carry none
     # a compute_mask of its own, unknown here: no silent guess at what it passes on
     raise OnnxExportError(f"ONNX export: {layer.describe()} computes the mask of its output "
                           "in a way the export does not know; export the model without the "
