@@ -30,12 +30,19 @@ def window_padding(padding, sizes, kernel, strides, dilation=None):
     return {"pads": [a[0] for a in axes] + [a[1] for a in axes]}
 
 
+def kernel_operands(graph, layer, x, kernel_axes):
+    """A convolution's operands: x, the kernel in ONNX's axis order (Keras' kernel
+    transposed by ``kernel_axes``) and, with ``use_bias``, the bias."""
+    operands = [x.name, weight(graph, layer, "kernel", lambda k: k.transpose(kernel_axes))]
+    if layer.use_bias:
+        operands.append(weight(graph, layer, "bias"))
+    return operands
+
+
 @converts(Conv2D, layout=NCHW)
 def conv2d(graph, layer, inputs):
     x = inputs[0]
-    operands = [x.name, weight(graph, layer, "kernel", lambda k: k.transpose(KERNEL_TO_OIHW))]
-    if layer.use_bias:
-        operands.append(weight(graph, layer, "bias"))
+    operands = kernel_operands(graph, layer, x, KERNEL_TO_OIHW)
     y = graph.node("Conv", operands, layer.name, kernel_shape=list(layer.kernel_size),
                    strides=list(layer.strides), dilations=list(layer.dilation_rate),
                    **window_padding(layer.padding, x.shape[1:3], layer.kernel_size,
@@ -66,9 +73,7 @@ def transposed_padding(layer, image_hw):
 def conv2d_transpose(graph, layer, inputs):
     """Keras' kernel (kh, kw, filters, in) is ONNX's (in, filters, kh, kw)."""
     x = inputs[0]
-    operands = [x.name, weight(graph, layer, "kernel", lambda k: k.transpose(KERNEL_TO_OIHW))]
-    if layer.use_bias:
-        operands.append(weight(graph, layer, "bias"))
+    operands = kernel_operands(graph, layer, x, KERNEL_TO_OIHW)
     y = graph.node("ConvTranspose", operands, layer.name, kernel_shape=list(layer.kernel_size),
                    strides=list(layer.strides), dilations=list(layer.dilation_rate),
                    **transposed_padding(layer, x.shape[1:3]))

@@ -7,7 +7,7 @@ import numpy
 from onnx import helper
 
 from neuronet.io.onnx.activation import activate
-from neuronet.io.onnx.convolutional import window_padding
+from neuronet.io.onnx.convolutional import kernel_operands, window_padding
 from neuronet.io.onnx.core import dense, weight
 from neuronet.io.onnx.graph import NHWC, Value
 from neuronet.io.onnx.masks import makes_mask
@@ -84,9 +84,7 @@ def masking_mask(graph, layer, inputs):
 @converts(Conv1D, layout=NCHW)
 def conv1d(graph, layer, inputs):
     x = inputs[0]
-    operands = [x.name, weight(graph, layer, "kernel", lambda k: k.transpose(KERNEL_TO_OIW))]
-    if layer.use_bias:
-        operands.append(weight(graph, layer, "bias"))
+    operands = kernel_operands(graph, layer, x, KERNEL_TO_OIW)
     y = graph.node("Conv", operands, layer.name, kernel_shape=list(layer.kernel_size),
                    strides=list(layer.strides), dilations=list(layer.dilation_rate),
                    **window_padding(layer.padding, x.shape[1:2], layer.kernel_size,
