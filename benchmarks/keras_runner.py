@@ -17,28 +17,11 @@ import time
 
 import numpy as np
 
+from workloads import keras_style_model
+
 BATCH = 128
 PREDICT_BATCH = 1000
 SETTLE_S = 0.3
-
-
-def keras_model(keras, name):
-    """The MLP or the CNN of speed.py, layer for layer (channels-last, as neuronet)."""
-    from keras import layers
-
-    if name == "mlp":
-        stack = [layers.Input((28, 28, 1)), layers.Flatten(),
-                 layers.Dense(256, activation="relu"), layers.Dense(128, activation="relu"),
-                 layers.Dense(10)]
-    else:
-        stack = [layers.Input((28, 28, 1)),
-                 layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                 layers.Conv2D(64, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                 layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
-    model = keras.Sequential(stack)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
 
 
 def time_training(model, x, y, steps, warmup):
@@ -91,7 +74,7 @@ def main(argv=None):
     x, y = images(max(BATCH * 20, 5000))
     figures = {"versions": f"Keras {keras.__version__} + JAX {jax.__version__}"}
     for name in args.models.split(","):
-        model = keras_model(keras, name)
+        model = keras_style_model(keras, name)
         figures[f"{name}.train.keras"] = time_training(model, x, y, args.steps, args.warmup)
         figures[f"{name}.predict.keras"] = time_predict(model, x[:5000])
     print(json.dumps(figures))

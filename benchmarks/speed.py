@@ -34,6 +34,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from workloads import keras_style_model
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 128
 PREDICT_BATCH = 1000
@@ -45,22 +47,9 @@ SETTLE_S = 0.3
 
 # --- the work: the same architectures in both frameworks ---------------------------
 def neuronet_model(name):
-    import neuronet as nn
-    from neuronet import layers
+    import neuronet
 
-    if name == "mlp":
-        stack = [layers.Input((28, 28, 1)), layers.Flatten(),
-                 layers.Dense(256, activation="relu"), layers.Dense(128, activation="relu"),
-                 layers.Dense(10)]
-    else:
-        stack = [layers.Input((28, 28, 1)),
-                 layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                 layers.Conv2D(64, 3, padding="same", activation="relu"), layers.MaxPooling2D(2),
-                 layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10)]
-    model = nn.Sequential(stack)
-    model.compile(optimizer=nn.optimizers.Adam(1e-3),
-                  loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+    return keras_style_model(neuronet, name)
 
 
 def torch_model(name):
