@@ -72,12 +72,8 @@ class Conv1D(Layer):
             raise ValueError(f"{self.describe()}: strides > 1 with dilation_rate > 1 is not "
                              f"supported (Keras), got strides={self.strides[0]} and "
                              f"dilation_rate={self.dilation_rate[0]}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.set_kernel_and_bias_options(activation, use_bias, kernel_initializer,
+                                         bias_initializer, kernel_regularizer, bias_regularizer)
 
     def input_spec(self):
         channels = self.input_shape[-1] if self.input_shape else None

@@ -103,12 +103,8 @@ class Dense(Layer):
         if not isinstance(units, (int, xp.integer)) or units < 1:
             raise ValueError(f"{self.describe()} expects a positive int of units, got {units!r}")
         self.units = int(units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.set_kernel_and_bias_options(activation, use_bias, kernel_initializer,
+                                         bias_initializer, kernel_regularizer, bias_regularizer)
 
     def input_spec(self):
         features = self.input_shape[-1] if self.input_shape else None

@@ -1,6 +1,6 @@
 """``Weights``, the methods of ``Layer`` that make its weights (``add_weight``) and
 list, get, set and count them."""
-from neuronet import backend, initializers, regularizers
+from neuronet import activations, backend, initializers, regularizers
 from neuronet.tensor import Tensor
 
 # neuronet's first form of add_weight, positional: add_weight(name, shape, initializer).
@@ -53,6 +53,17 @@ class Weights:
                                 "and by keyword")
             return self._new_weight(**positional, **kwargs)
         return self._new_weight(*args, **kwargs)
+
+    def set_kernel_and_bias_options(self, activation, use_bias, kernel_initializer,
+                                    bias_initializer, kernel_regularizer, bias_regularizer):
+        """Store the options that ``add_kernel_and_bias`` and the layer's ``call`` read,
+        each resolved from its name or config (Dense, Conv1D, Conv2D)."""
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def add_kernel_and_bias(self, kernel_shape, units):
         """``self.kernel`` of ``kernel_shape`` and, with ``use_bias``, ``self.bias`` of
