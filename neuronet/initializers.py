@@ -20,7 +20,7 @@ import re
 from neuronet import backend
 from neuronet import random as nn_random
 from neuronet.backend import xp
-from neuronet.registry import Registry
+from neuronet.registry import Configurable, Registry
 
 # Keras divides the stddev of its truncated-normal variance scaling by this: the
 # stddev of a unit normal truncated to [-2, 2], so the draws keep the variance asked for.
@@ -48,22 +48,11 @@ def truncated_normal(rng, shape, mean, stddev):
     return mean + stddev * values
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``__call__(shape, dtype=None)`` returns a new array."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):

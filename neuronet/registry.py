@@ -109,3 +109,19 @@ class Registry:
         if name not in self:
             raise ValueError(f"cannot deserialize {self.kind} {name!r}; known: {self._known()}")
         return self.get(name).from_config(dict(description.get("config") or {}))
+
+
+class Configurable:
+    """An object rebuilt from its constructor's arguments: ``get_config()`` returns them,
+    ``from_config(config)`` calls the class with them, ``repr`` shows them."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({args})"

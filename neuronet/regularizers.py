@@ -16,7 +16,7 @@ Example:
     {'l2': 0.01}
 """
 from neuronet import ops
-from neuronet.registry import Registry
+from neuronet.registry import Configurable, Registry
 from neuronet.tensor import Tensor
 
 
@@ -28,22 +28,11 @@ def _factor(regularizer, name, value):
     return float(value)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``regularizer(x)`` gives the penalty, a scalar Tensor."""
 
     def __call__(self, x):
         raise NotImplementedError(f"{type(self).__name__} must define __call__(x)")
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
