@@ -27,6 +27,9 @@ def layers_in_attributes(owner):
 
 
 _FOUND = "_layers_in_attributes"
+# Lists a layer keeps for itself, which never hold layers: not read, not watched.
+_BOOKKEEPING = frozenset({"_losses", "_weight_records", "_weight_regularizers",
+                          "_inbound_nodes"})
 
 
 class _FoundLayers:
@@ -37,10 +40,10 @@ class _FoundLayers:
 
     def __init__(self, owner):
         found, self.lists = [], []
-        for value in vars(owner).values():
+        for name, value in vars(owner).items():
             if isinstance(value, Layer):
                 found.append(value)
-            elif isinstance(value, (list, tuple)):
+            elif isinstance(value, (list, tuple)) and name not in _BOOKKEEPING:
                 found.extend(item for item in value if isinstance(item, Layer))
                 if isinstance(value, list):
                     self.lists.append((value, list(value)))
@@ -158,9 +161,12 @@ class Layer(Calling, Weights):
         trainable regularized weight, computed now from its value (so with its gradient)."""
         tree = self._layer_tree()
         added = [loss for layer in tree for loss in layer._losses]
+        regularized = [pair for layer in tree for pair in layer._weight_regularizers]
+        if not regularized:  # no weight to penalize: the trainable set is not needed
+            return added
         trainable = {id(weight) for weight in self.trainable_weights}
-        penalized = without_repeats([pair for layer in tree for pair in layer._weight_regularizers
-                                     if id(pair[0]) in trainable], key=lambda pair: id(pair[0]))
+        penalized = without_repeats([pair for pair in regularized if id(pair[0]) in trainable],
+                                    key=lambda pair: id(pair[0]))
         return added + [regularizer(weight) for weight, regularizer in penalized]
 
     def _clear_losses(self):
