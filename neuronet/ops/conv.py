@@ -63,18 +63,24 @@ class Conv2D(Function):
         if max_pool is not None and any(self.needs_input_grad):
             first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.pool_slices) - 1))
         w2d = w.reshape(-1, cout)
+        # max(z + b) = max(z) + b to the bit (rounding is monotonic), on ph * pw times fewer
+        # values. With a tape the first maximum is found on z + b, as PyTorch's is (after
+        # rounding, z + b may tie where z does not).
+        bias_after_pool = max_pool is not None and first is None
 
         def convolve(blocks):
             for images in blocks:
                 cols = self._unrolled(x[images], w.shape, by_pool_tap=max_pool is not None)
                 z = self._z_buffer(y, images, len(cols), cout)
                 xp.matmul(cols, w2d, out=z)
-                if b is not None:
+                if b is not None and not bias_after_pool:
                     z += b
                 y_block = y[images]
                 if max_pool is not None:  # z's rows come pool tap by pool tap
                     pool_maximum(list(z.reshape((-1,) + y_block.shape)), y_block,
                                  None if first is None else first[images])
+                if b is not None and bias_after_pool:
+                    y_block += b
                 if self.relu:
                     relu_in_place(y_block)
         parallel.map_parts(convolve, self._blocks(x.shape[0]))

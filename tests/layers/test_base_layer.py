@@ -220,3 +220,32 @@ def test_build_without_the_base_build_still_builds_once():
     direct.build((None, 2))
     direct(np.zeros((1, 2)))
     assert direct.built and len(direct.weights) == 1
+
+
+def test_the_layer_tree_sees_layers_added_after_it_was_first_read():
+    """layers_in_attributes keeps its answer: a layer set, appended, replaced or deleted
+    later must still show in the weights (and a list's item replaced in place too)."""
+    from neuronet.layers.base import layers_in_attributes
+
+    outer = layers.Layer()
+    outer.first = layers.Dense(2)
+    outer.blocks = []
+    outer.first.build((None, 3))
+    assert layers_in_attributes(outer) == [outer.first]
+    assert len(outer.trainable_weights) == 2
+    outer.second = layers.Dense(2)
+    assert layers_in_attributes(outer) == [outer.first, outer.second]
+    outer.blocks.append(layers.Dense(4))
+    assert layers_in_attributes(outer) == [outer.first, outer.blocks[0], outer.second]
+    replacement = layers.Dense(5)
+    outer.blocks[0] = replacement
+    assert layers_in_attributes(outer)[1] is replacement
+    replacement.build((None, 2))
+    assert len(outer.trainable_weights) == 4
+    outer.second = None
+    assert layers_in_attributes(outer) == [outer.first, replacement]
+    del outer.first
+    assert layers_in_attributes(outer) == [replacement]
+    found = layers_in_attributes(outer)
+    found.clear()  # the caller's copy: the kept answer stays whole
+    assert layers_in_attributes(outer) == [replacement]

@@ -1,6 +1,7 @@
 """``Layer``: config in ``__init__``, weights in ``build``, math in ``call``; its
 calling (``calling``) and its weights (``weights``) are mixed in from beside it."""
 import functools
+import operator
 
 from neuronet import backend, ops, regularizers
 from neuronet.layers import node as graph
@@ -12,14 +13,49 @@ from neuronet.tensor import Tensor
 
 def layers_in_attributes(owner):
     """The layers held in ``owner``'s attributes (directly or in lists/tuples), in attribute
-    order, each once: how Keras tracks the layers a layer or a subclassed model is made of."""
-    found = []
-    for value in vars(owner).values():
-        if isinstance(value, Layer):
-            found.append(value)
-        elif isinstance(value, (list, tuple)):
-            found.extend(item for item in value if isinstance(item, Layer))
-    return without_repeats(found)
+    order, each once: how Keras tracks the layers a layer or a subclassed model is made of.
+
+    A training step asks a dozen times (losses, weights, training flags), so a Layer keeps
+    the answer: ``Layer.__setattr__`` drops it when an attribute that may hold layers is
+    set, and the lists it was read from are compared with copies (an ``append`` to one)."""
+    found = vars(owner).get(_FOUND)
+    if found is None or not found.still_valid():
+        found = _FoundLayers(owner)
+        if isinstance(owner, Layer):
+            vars(owner)[_FOUND] = found
+    return list(found.layers)
+
+
+_FOUND = "_layers_in_attributes"
+# Lists a layer keeps for itself, which never hold layers: not read, not watched.
+_BOOKKEEPING = frozenset({"_losses", "_weight_records", "_weight_regularizers",
+                          "_inbound_nodes"})
+
+
+class _FoundLayers:
+    """``layers_in_attributes``' answer for one owner, with the lists it read and a copy
+    of each (a list changed in place no longer equals its copy, item by item)."""
+
+    __slots__ = ("layers", "lists")
+
+    def __init__(self, owner):
+        found, self.lists = [], []
+        for name, value in vars(owner).items():
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)) and name not in _BOOKKEEPING:
+                found.extend(item for item in value if isinstance(item, Layer))
+                if isinstance(value, list):
+                    self.lists.append((value, list(value)))
+        self.layers = without_repeats(found)
+
+    def still_valid(self):
+        return all(len(now) == len(then) and all(map(operator.is_, now, then))
+                   for now, then in self.lists)
+
+
+def _may_hold_layers(value):
+    return isinstance(value, (Layer, list, tuple))
 
 
 class Layer(Calling, Weights):
@@ -77,6 +113,17 @@ class Layer(Calling, Weights):
         self._weight_regularizers = []  # (tensor, regularizer)
         self._losses = []  # added during the last call
 
+    def __setattr__(self, name, value):
+        """Set the attribute; one that held or now holds layers (or lists and tuples of
+        them) makes ``layers_in_attributes`` look again."""
+        if _may_hold_layers(value) or _may_hold_layers(vars(self).get(name)):
+            vars(self).pop(_FOUND, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        vars(self).pop(_FOUND, None)
+        object.__delattr__(self, name)
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "build" in vars(cls):
@@ -114,14 +161,17 @@ class Layer(Calling, Weights):
         trainable regularized weight, computed now from its value (so with its gradient)."""
         tree = self._layer_tree()
         added = [loss for layer in tree for loss in layer._losses]
+        regularized = [pair for layer in tree for pair in layer._weight_regularizers]
+        if not regularized:  # no weight to penalize: the trainable set is not needed
+            return added
         trainable = {id(weight) for weight in self.trainable_weights}
-        penalized = without_repeats([pair for layer in tree for pair in layer._weight_regularizers
-                                     if id(pair[0]) in trainable], key=lambda pair: id(pair[0]))
+        penalized = without_repeats([pair for pair in regularized if id(pair[0]) in trainable],
+                                    key=lambda pair: id(pair[0]))
         return added + [regularizer(weight) for weight, regularizer in penalized]
 
     def _clear_losses(self):
         for layer in self._layer_tree():
-            layer._losses = []
+            layer._losses.clear()
 
     def _layer_tree(self):
         """This layer and every layer it is made of, at any depth, each once."""
