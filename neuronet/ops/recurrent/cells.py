@@ -22,6 +22,8 @@ tanh' = 1 - y^2, sigmoid' = y (1 - y), relu' = [y > 0], linear' = 1.
 Recurrent dropout (``mask``, (u, N), scaled): h_{t-1} * mask enters the products with
 the recurrent kernel, as in the reference.
 """
+import functools
+
 from neuronet.backend import xp
 
 
@@ -106,20 +108,26 @@ class Weights:
     with the bias as last column (the inputs get a row of ones), and ``rt`` (G*u, u),
     rows in the cell's gate order and scaled; ``b_rec`` the (u, 1) recurrent bias of a
     GRU's candidate (reset_after). Backward: ``w`` (F, G*u), ``r`` (u, G*u), reordered,
-    unscaled. ``order``: Keras' column of each inside column."""
+    unscaled (made when first used). ``order``: Keras' column of each inside column."""
 
     def __init__(self, kernel, recurrent_kernel, bias, order, scale, recurrent_bias=None):
-        self.order = order
-        self.w, self.r = kernel[:, order], xp.ascontiguousarray(recurrent_kernel[:, order])
-        wt = self.w.T * scale[:, None]
+        self.order, self.kernel, self.recurrent_kernel = order, kernel, recurrent_kernel
+        columns = [kernel.T]
         if bias is not None:
-            bias = bias[order] if recurrent_bias is None else _folded(bias, recurrent_bias,
-                                                                      order)
-            wt = xp.concatenate([wt, (bias * scale)[:, None]], axis=1)
-        self.wt = xp.ascontiguousarray(wt)
-        self.rt = xp.ascontiguousarray(self.r.T * scale[:, None])
+            folded = bias if recurrent_bias is None else _folded(bias, recurrent_bias)
+            columns.append(folded[:, None])
+        self.wt = _rows_scaled(xp.concatenate(columns, axis=1), order, scale)
+        self.rt = _rows_scaled(recurrent_kernel.T, order, scale)
         u = recurrent_kernel.shape[0]
         self.b_rec = None if recurrent_bias is None else recurrent_bias[2 * u:, None]
+
+    @functools.cached_property
+    def w(self):
+        return self.kernel[:, self.order]
+
+    @functools.cached_property
+    def r(self):
+        return xp.ascontiguousarray(self.recurrent_kernel[:, self.order])
 
     def unordered(self, g):
         """A gradient with columns in the inside order -> Keras' order."""
@@ -128,13 +136,24 @@ class Weights:
         return out
 
 
-def _folded(bias, recurrent_bias, order):
+def _rows_scaled(a, order, scale):
+    """a's rows in ``order``, contiguous, each gate's block of rows times its factor in
+    ``scale`` (a scalar per block: a contiguous pass, not a broadcast column)."""
+    out = a[order]
+    u = len(out) // len(scale)
+    for k, factor in enumerate(scale):
+        if factor != 1:
+            out[k * u:(k + 1) * u] *= out.dtype.type(factor)
+    return out
+
+
+def _folded(bias, recurrent_bias):
     """A GRU's input bias with the recurrent bias of gates z and r added: both enter
     z and r only as a sum, so one add in the input projection does (reset_after)."""
     u = len(bias) // 3
     folded = bias.copy()
     folded[:2 * u] += recurrent_bias[:2 * u]
-    return folded[order]
+    return folded
 
 
 class Cell:
@@ -154,21 +173,22 @@ class Cell:
     def order(self):
         return xp.arange(self.gates * self.u)
 
-    def scales(self, dtype):
-        """Per row of rt: ``act``'s scale (SimpleRNN)."""
-        return xp.full(self.u, self.act.scale, dtype)
+    def scales(self):
+        """The factor of each gate's rows, inside order: ``act``'s scale (SimpleRNN)."""
+        return [self.act.scale]
 
     def weights(self, kernel, recurrent_kernel, bias):
-        return Weights(kernel, recurrent_kernel, bias, self.order(), self.scales(kernel.dtype))
+        return Weights(kernel, recurrent_kernel, bias, self.order(), self.scales())
 
     def start(self, steps, batch, dtype):
         self.tmp = xp.empty((self.gates * self.u, batch), dtype)
         self.tmp2 = xp.empty((self.u, batch), dtype)
         self.dropped = xp.empty((self.u, batch), dtype)
 
-    def separate_recurrent_grad(self):
-        """Whether backward writes ``dr`` apart from ``da`` (GRU with reset_after)."""
-        return False
+    def recurrent_grad_shape(self, steps, batch):
+        """The shape of ``dr``, where backward writes the recurrent side's gradient
+        apart from ``da`` (GRU with reset_after), else None."""
+        return None
 
     def _dropped(self, h):
         """h * mask, the h the recurrent products see (h itself without dropout)."""
@@ -182,22 +202,23 @@ class Cell:
             dh *= self.mask
         return dh
 
-    def recurrent_kernel_grad(self, h_prev, dr):
-        """sum_t h_{t-1} dr_t^T, one product over all steps: (u, T*N) @ (T*N, G*u);
-        ``h_prev``, ``dr`` flat (T*N, .), h_prev dropped."""
-        return h_prev.T @ dr
+    def recurrent_grads(self, h_prev, da, dr):
+        """The gradients of the recurrent kernel, sum_t h_{t-1} da_t^T, one product
+        over all steps: (u, T*N) @ (T*N, G*u) (``h_prev`` (u, T*N) dropped, ``da``
+        (G*u, T*N): lanes), and of a recurrent bias (None: it has none)."""
+        return h_prev @ da.T, None
 
 
 class SimpleRNNCell(Cell):
     """h_t = act(W^T x_t + b + R^T h_{t-1})."""
 
-    def step(self, t, a, w, states, new_states):
+    def step(self, z, t, w, states, new_states):
         h, (h_new,) = states[0], new_states
         xp.matmul(w.rt, self._dropped(h), out=h_new)
-        h_new += a[t]
+        h_new += z
         self.act.pre(h_new)
 
-    def step_back(self, t, a, w, states, new_states, grads, da, dr):
+    def step_back(self, z, t, w, states, new_states, grads, da, dr):
         (dh,) = grads
         g = da[t]
         xp.copyto(g, dh)
@@ -218,10 +239,8 @@ class LSTMCell(Cell):
         return xp.concatenate([xp.arange(2 * u), xp.arange(3 * u, 4 * u),
                                xp.arange(2 * u, 3 * u)])
 
-    def scales(self, dtype):
-        u = self.u
-        return xp.concatenate([xp.full(3 * u, self.rec.scale, dtype),
-                               xp.full(u, self.act.scale, dtype)])
+    def scales(self):
+        return [self.rec.scale] * 3 + [self.act.scale]
 
     def start(self, steps, batch, dtype):
         super().start(steps, batch, dtype)
@@ -236,8 +255,8 @@ class LSTMCell(Cell):
             self.rec.pre(z[:3 * u])
             self.act.pre(z[3 * u:])
 
-    def step(self, t, a, w, states, new_states):
-        u, z = self.u, a[t]
+    def step(self, z, t, w, states, new_states):
+        u = self.u
         (h, c), (h_new, c_new) = states, new_states
         xp.matmul(w.rt, self._dropped(h), out=self.tmp)
         z += self.tmp
@@ -250,8 +269,8 @@ class LSTMCell(Cell):
         self.act.plain(c_new, act_c)
         xp.multiply(o, act_c, out=h_new)
 
-    def step_back(self, t, a, w, states, new_states, grads, da, dr):
-        u, z, dz, tmp = self.u, a[t], da[t], self.tmp2
+    def step_back(self, z, t, w, states, new_states, grads, da, dr):
+        u, dz, tmp = self.u, da[t], self.tmp2
         i, f, o, g = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
         di, df, do, dg = dz[:u], dz[u:2 * u], dz[2 * u:3 * u], dz[3 * u:]
         dh, dc_next = grads
@@ -292,26 +311,26 @@ class GRUCell(Cell):
         super().__init__(activation, recurrent_activation, units)
         self.reset_after = reset_after
 
-    def scales(self, dtype):
+    def scales(self):
         """The candidate's rows unscaled: r_h is also what backward reads (d r)."""
-        u = self.u
-        return xp.concatenate([xp.full(2 * u, self.rec.scale, dtype), xp.ones(u, dtype)])
+        return [self.rec.scale] * 2 + [1.0]
 
     def weights(self, kernel, recurrent_kernel, bias):
         two = bias is not None and bias.ndim == 2
         return Weights(kernel, recurrent_kernel, bias[0] if two else bias, self.order(),
-                       self.scales(kernel.dtype), bias[1] if two else None)
+                       self.scales(), bias[1] if two else None)
 
-    def separate_recurrent_grad(self):
-        return self.reset_after
+    def recurrent_grad_shape(self, steps, batch):
+        """reset_after: the candidate's rows of the recurrent side's gradient."""
+        return (steps, self.u, batch) if self.reset_after else None
 
     def start(self, steps, batch, dtype):
         super().start(steps, batch, dtype)
         # reset_after: R_h^T h + b_rec's candidate part r_h; else r * h_{t-1}
         self.saved = xp.empty((steps, self.u, batch), dtype)
 
-    def step(self, t, a, w, states, new_states):
-        u, z = self.u, a[t]
+    def step(self, z, t, w, states, new_states):
+        u = self.u
         h, (h_new,) = states[0], new_states
         hd, rh, rec = self._dropped(h), self.saved[t], self.tmp
         if self.reset_after:
@@ -336,8 +355,8 @@ class GRUCell(Cell):
         h_new *= z[:u]
         h_new += hh
 
-    def step_back(self, t, a, w, states, new_states, grads, da, dr):
-        u, z, tmp = self.u, a[t], self.tmp2
+    def step_back(self, z, t, w, states, new_states, grads, da, dr):
+        u, tmp = self.u, self.tmp2
         gz, gr, gh = z[:u], z[u:2 * u], z[2 * u:]
         dz = da[t]
         dgz, dgr, dgh = dz[:u], dz[u:2 * u], dz[2 * u:]
@@ -351,11 +370,13 @@ class GRUCell(Cell):
         self.act.d(dgh, gh, tmp)
         dh_prev = dh * gz
         if self.reset_after:
-            drz = dr[t]
-            xp.multiply(dgh, gr, out=drz[2 * u:])
+            # the recurrent side's gradient: dz's but r dhh' for the candidate (dr[t])
+            drz = self.tmp
+            xp.multiply(dgh, gr, out=dr[t])
             xp.multiply(dgh, self.saved[t], out=dgr)  # d r = dhh' * r_h
             self.rec.d(dgr, gr, tmp)
             xp.copyto(drz[:2 * u], dz[:2 * u])
+            xp.copyto(drz[2 * u:], dr[t])
             dh_prev += self._masked(w.r @ drz)
             return (dh_prev,)
         d_rh = w.r[:, 2 * u:] @ dgh
@@ -366,17 +387,22 @@ class GRUCell(Cell):
         dh_prev += self._masked(d_rh)
         return (dh_prev,)
 
-    def recurrent_kernel_grad(self, h_prev, dr):
-        if self.reset_after:
-            return super().recurrent_kernel_grad(h_prev, dr)
+    def recurrent_grads(self, h_prev, da, dr):
+        """reset_after: the candidate's columns from ``dr`` (T, u, N), and a
+        recurrent bias; else from r * h_{t-1} (``saved``)."""
         u = self.u
-        return xp.concatenate([h_prev.T @ dr[:, :2 * u],
-                               _rows(self.saved).T @ dr[:, 2 * u:]], axis=1)
+        gates = h_prev @ da[:2 * u].T
+        if self.reset_after:
+            dr = lanes(dr)
+            return (xp.concatenate([gates, h_prev @ dr.T], axis=1),
+                    xp.concatenate([da[:2 * u].sum(axis=1), dr.sum(axis=1)]))
+        return xp.concatenate([gates, lanes(self.saved) @ da[2 * u:].T], axis=1), None
 
 
-def _rows(a):
-    """(T, k, N) feature-major -> (T*N, k), one row per sequence and step."""
-    return xp.ascontiguousarray(a.transpose(0, 2, 1)).reshape(-1, a.shape[1])
+def lanes(a):
+    """(T, k, N) -> (k, T*N): one column per step and sequence, for the products over
+    all steps."""
+    return xp.ascontiguousarray(a.transpose(1, 0, 2)).reshape(a.shape[1], -1)
 
 
 CELLS = {"simple_rnn": SimpleRNNCell, "lstm": LSTMCell, "gru": GRUCell}

@@ -10,11 +10,11 @@ On a masked step the state is carried through unchanged and the step's output is
 Backward walks the steps in reverse (backprop through time), each ``step_back``
 turning the gradient of h_t (and c_t) into the pre-activation gradients ``da[t]`` and
 the gradient of h_{t-1} (and c_{t-1}), with one small product. The weight and input
-gradients then come from one product each over all steps, on (T*N, .) rows:
-gx = da W^T, g_kernel (and g_bias) = [x, 1]^T da, g_recurrent = sum_t h_{t-1}^T da_t.
+gradients then come from one product each over all steps, on lanes (k, T*N):
+gx = W da, g_kernel (and g_bias) = [x; 1] da^T, g_recurrent = sum_t h_{t-1} da_t^T.
 """
 from neuronet.backend import xp
-from neuronet.ops.recurrent.cells import _rows
+from neuronet.ops.recurrent.cells import lanes
 from neuronet.tensor import Function
 
 
@@ -31,36 +31,37 @@ class Recurrent(Function):
     def forward(self, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask, recurrent_mask,
                 go_backwards, return_sequences):
         batch, steps, _ = x.shape
-        u, dtype = cell.u, x.dtype
         self.cell, self.go_backwards, self.return_sequences = cell, go_backwards, return_sequences
         self.bias_shape = None if bias is None else bias.shape
         xt = _feature_major(x, go_backwards, ones=bias is not None)
         keep = None if mask is None else _feature_major(mask[..., None], go_backwards)
         cell.mask = None if recurrent_mask is None else xp.ascontiguousarray(recurrent_mask.T)
         w = cell.weights(kernel, recurrent_kernel, bias)
-        firsts = [None if s is None else s.T for s in (h0, c0)]
-        if not any(self.needs_input_grad):
-            return _inference(xt, w, firsts, cell, keep, return_sequences)
-        a = xp.matmul(w.wt, xt)
-        states = [xp.empty((steps + 1, u, batch), dtype) for _ in range(cell.states)]
-        for s, first in zip(states, firsts):
-            s[0] = 0 if first is None else first
-        cell.start(steps, batch, dtype)
-        for t in range(steps):
-            cell.step(t, a, w, [s[t] for s in states], [s[t + 1] for s in states])
-            if keep is not None:
-                for s in states:
-                    xp.copyto(s[t + 1], s[t], where=~keep[t])
-        self.save_for_backward(xt, w, a, states, keep)
-        return _packed(states[0][1:] if return_sequences else None, [s[-1] for s in states],
-                       keep)
+        history = any(self.needs_input_grad)
+        # with history every step's gates and states stay for backward; without, the
+        # input projection goes into a small buffer that stays in cache, the states into
+        # two slots used in turn (h into T + 1 where the outputs are returned)
+        width, dtype = w.wt.shape[0], x.dtype
+        chunk = max(1, min(steps, CHUNK_BYTES // (batch * width * dtype.itemsize)))
+        a = xp.empty((steps if history else chunk, width, batch), dtype)
+        cell.start(len(a), batch, dtype)
+        slots = [steps + 1 if history or (return_sequences and k == 0) else 2
+                 for k in range(cell.states)]
+        states = [xp.empty((n, cell.u, batch), dtype) for n in slots]
+        for s, first in zip(states, (h0, c0)):
+            s[0] = 0 if first is None else first.T
+        _walk(xt, w, cell, states, keep, a, chunk)
+        if history:
+            self.save_for_backward(xt, w, a, states, keep)
+        finals = [s[steps % len(s)] for s in states]
+        return _packed(states[0][1:] if return_sequences else None, finals, keep)
 
     def backward(self, gy):
         xt, w, a, states, keep = self.saved
-        cell, steps = self.cell, len(a)
-        separate = cell.separate_recurrent_grad()
+        cell, steps, batch = self.cell, len(a), a.shape[2]
         da = xp.empty_like(a)
-        dr = xp.empty_like(a) if separate else da
+        shape = cell.recurrent_grad_shape(steps, batch)
+        dr = None if shape is None else xp.empty(shape, a.dtype)
         first = steps if self.return_sequences else 0
         grads = [xp.array(gy[:, first + k].T, order="C") for k in range(cell.states)]
         g_outputs = _feature_major(gy[:, :steps], False) if self.return_sequences else None
@@ -68,11 +69,11 @@ class Recurrent(Function):
             if g_outputs is not None:
                 xp.add(grads[0], g_outputs[t], out=grads[0],
                        where=True if keep is None else keep[t])
-            new = list(cell.step_back(t, a, w, [s[t] for s in states],
+            new = list(cell.step_back(a[t], t, w, [s[t] for s in states],
                                       [s[t + 1] for s in states], grads, da, dr))
             if keep is not None:
                 da[t] *= keep[t]
-                if separate:
+                if dr is not None:
                     dr[t] *= keep[t]
                 for g_new, g_old in zip(new, grads):
                     xp.copyto(g_new, g_old, where=~keep[t])
@@ -80,30 +81,32 @@ class Recurrent(Function):
         return self._weight_and_input_grads(xt, w, states, da, dr, grads)
 
     def _weight_and_input_grads(self, xt, w, states, da, dr, grads):
+        """One product each over all steps, on lanes (k, T*N) (``cells.lanes``)."""
         needs, cell = self.needs_input_grad, self.cell
+        steps, _, batch = da.shape
+        features = w.w.shape[0]
         gx = gk = gr = gb = None
-        da_rows = _rows(da)
+        da = lanes(da)
         if needs[0]:
-            features = w.w.shape[0]
-            gx = (da_rows @ w.w.T).reshape(len(da), -1, features)
-            gx = (gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2)
+            gx = (w.w @ da).reshape(features, steps, batch).transpose(2, 1, 0)
+            gx = gx[:, ::-1] if self.go_backwards else gx
         if needs[1] or needs[3]:
-            gkb = _rows(xt).T @ da_rows  # (F [+ 1], G*u): the kernel's, then the bias's
-            gk = w.unordered(gkb[:w.w.shape[0]])
-            gb = w.unordered(gkb[-1]) if self.bias_shape is not None else None
-        dr_rows = _rows(dr) if dr is not da else da_rows
-        if needs[2]:
-            h_prev = _rows(states[0][:-1])
+            gkb = da @ lanes(xt).T  # (G*u, F [+ 1]): the kernel's, then the bias's
+            gk = w.unordered(gkb[:, :features].T)
+            gb = None if self.bias_shape is None else w.unordered(gkb[:, features])
+        if needs[2] or (needs[3] and dr is not None):
+            h_prev = lanes(states[0][:-1])
             if cell.mask is not None:
-                h_prev.reshape(len(da), -1, cell.u)[...] *= cell.mask.T
-            gr = w.unordered(cell.recurrent_kernel_grad(h_prev, dr_rows))
-        if needs[3] and self.bias_shape is not None and len(self.bias_shape) == 2:
-            ones = xp.ones(len(dr_rows), dr_rows.dtype)
-            gb = xp.stack([gb, w.unordered(ones @ dr_rows)])
+                h_prev.reshape(cell.u, steps, batch)[...] *= cell.mask[:, None]
+            g_recurrent, gb_recurrent = cell.recurrent_grads(h_prev, da, dr)
+            gr = w.unordered(g_recurrent)
+            if gb_recurrent is not None:
+                gb = xp.stack([gb, w.unordered(gb_recurrent)])
         g_states = [xp.ascontiguousarray(g.T) if need else None
                     for g, need in zip(grads, needs[4:])]
         g_states += [None] * (2 - len(g_states))
-        return (gx, gk if needs[1] else None, gr, gb if needs[3] else None, *g_states)
+        return (gx, gk if needs[1] else None, gr if needs[2] else None,
+                gb if needs[3] else None, *g_states)
 
 
 def _feature_major(a, go_backwards, ones=False):
@@ -119,32 +122,24 @@ def _feature_major(a, go_backwards, ones=False):
     return out
 
 
-def _inference(xt, w, firsts, cell, keep, return_sequences):
-    """Forward with no history kept (nothing needs a gradient): the input projection
-    computed a few steps at a time into one small buffer that stays in cache, the states
-    in two slots used in turn (h in T + 1 slots where the outputs are returned)."""
-    steps, _, batch = xt.shape
-    u, dtype, width = cell.u, xt.dtype, w.wt.shape[0]
-    chunk = max(1, min(steps, CHUNK_BYTES // (batch * width * dtype.itemsize)))
-    cell.start(chunk, batch, dtype)
-    slots = [steps + 1 if return_sequences and k == 0 else 2 for k in range(cell.states)]
-    states = [xp.empty((n, u, batch), dtype) for n in slots]
-    for s, first in zip(states, firsts):
-        s[0] = 0 if first is None else first
-    a = xp.empty((chunk, width, batch), dtype)
+def _walk(xt, w, cell, states, keep, a, chunk):
+    """Every step, the input projection ``a[t] = wt [x_t; 1]`` made ``chunk`` steps at a
+    time just before them (so it is still in cache): into a[t] where ``a`` holds every
+    step (history), else into the first slots of ``a`` each time. ``states``: per
+    state T + 1 slots, or 2 used in turn."""
+    steps, history = len(xt), len(a) == len(xt)
     for t0 in range(0, steps, chunk):
         count = min(chunk, steps - t0)
-        block = a[:count]
+        first = t0 if history else 0
+        block = a[first:first + count]
         xp.matmul(w.wt, xt[t0:t0 + count], out=block)
         for j, t in enumerate(range(t0, t0 + count)):
             old = [s[t % len(s)] for s in states]
             new = [s[(t + 1) % len(s)] for s in states]
-            cell.step(j, block, w, old, new)
+            cell.step(block[j], first + j, w, old, new)
             if keep is not None:
                 for s_old, s_new in zip(old, new):
                     xp.copyto(s_new, s_old, where=~keep[t])
-    finals = [s[steps % len(s)] for s in states]
-    return _packed(states[0][1:] if return_sequences else None, finals, keep)
 
 
 def _packed(outputs, finals, keep):
