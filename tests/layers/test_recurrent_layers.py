@@ -261,7 +261,7 @@ def test_dropout_acts_only_in_training_and_is_seeded():
     assert_close(outputs[1][1], plain(x).numpy(), 1e-6, what="inference ignores dropout")
     gru = layers.GRU(3, dropout=0.2, recurrent_dropout=0.2, seed=4)
     check_layer(gru, (3, 4, 2), rng, KERAS_PARAMS["gru"](2, 3))
-    gru(x[:, :, :2], training=True).sum().backward()  # through the reference (recurrent mask)
+    gru(x[:, :, :2], training=True).sum().backward()
     assert all(np.any(w.grad.numpy() != 0) for w in gru.trainable_weights)
 
 

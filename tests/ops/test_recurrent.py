@@ -31,13 +31,14 @@ def packed(output, states, return_sequences):
 
 
 def run(cell, reset_after, arrays, dtype, mask=None, go_backwards=False,
-        return_sequences=True, reference=False):
+        return_sequences=True, reference=False, recurrent_mask=None):
     """Outputs and every input gradient for a random upstream gradient (seed 1)."""
     tensors = [nn.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
     x, kernel, recurrent, bias, *states = tensors
     output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states, mask=mask,
                             go_backwards=go_backwards, return_sequences=return_sequences,
-                            reset_after=reset_after, reference=reference)
+                            reset_after=reset_after, reference=reference,
+                            recurrent_mask=recurrent_mask)
     y = packed(output, final, return_sequences)
     y.backward(np.random.default_rng(1).standard_normal(y.shape).astype(dtype))
     return [y.numpy()] + [t.grad.numpy() for t in tensors]
@@ -61,6 +62,66 @@ def test_fast_loop_equals_reference(cell, reset_after, go_backwards, return_sequ
         for what, a, b in zip(["output", "x", "kernel", "recurrent_kernel", "bias", "h0", "c0"],
                               fast, slow):
             assert_close(a, b, TOLERANCE[dtype], what=what)
+
+
+def dropout_mask(rng, n, units, rate=0.4):
+    """A recurrent dropout mask as the layers draw it: kept units scaled by 1 / (1 - rate)."""
+    return (rng.random((n, units)) >= rate) / (1 - rate)
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("masked", [False, True])
+def test_recurrent_dropout_fast_equals_reference(cell, reset_after, go_backwards, masked):
+    """h_{t-1} * mask in the recurrent products: the fast op (taped, and under no_grad)
+    gives the reference's outputs and gradients."""
+    rng = np.random.default_rng(10)
+    n, steps, features, units = 3, 6, 4, 5
+    mask = rng.random((n, steps)) > 0.35 if masked else None
+    drop = dropout_mask(rng, n, units)
+    arrays = [rng.standard_normal((n, steps, features)),
+              *weights(rng, cell, reset_after, features, units),
+              *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
+    for dtype in (np.float64, np.float32):
+        fast, slow = (run(cell, reset_after, arrays, dtype, mask, go_backwards,
+                          recurrent_mask=drop.astype(dtype), reference=reference)
+                      for reference in (False, True))
+        for what, a, b in zip(["output", "x", "kernel", "recurrent_kernel", "bias", "h0", "c0"],
+                              fast, slow):
+            assert_close(a, b, TOLERANCE[dtype], what=what)
+    with nn.no_grad():
+        output, final = ops.rnn(cell, *[nn.tensor(a, dtype="float64") for a in arrays[:4]],
+                                initial_state=arrays[4:], mask=mask, go_backwards=go_backwards,
+                                reset_after=reset_after, recurrent_mask=drop)
+    assert_close(packed(output, final, True).numpy(), fast[0], TOLERANCE[np.float32],
+                 what="no_grad")
+
+
+@pytest.mark.parametrize("cell,reset_after", KINDS)
+def test_recurrent_dropout_gradients_against_finite_differences(cell, reset_after):
+    """With one fixed mask (a constant), and a mask over the steps too."""
+    rng = np.random.default_rng(11)
+    n, steps, features, units = 2, 4, 3, 3
+    mask = np.array([[True, False, True, True], [True, True, True, False]])
+    drop = dropout_mask(rng, n, units, rate=0.3)
+    arrays = [rng.standard_normal((n, steps, features)),
+              *weights(rng, cell, reset_after, features, units),
+              *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
+
+    def f(x, kernel, recurrent, bias, *states):
+        output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states,
+                                mask=mask, reset_after=reset_after, recurrent_mask=drop)
+        return packed(output, final, True)
+
+    check_gradients(f, arrays, rng)
+
+
+def test_recurrent_mask_of_a_wrong_shape_is_refused():
+    rng = np.random.default_rng(12)
+    kernel, recurrent, bias = weights(rng, "lstm", True, 3, 4)
+    with pytest.raises(ValueError, match=r"recurrent mask of shape \(2, 4\).*got \(2, 3\)"):
+        ops.rnn("lstm", np.zeros((2, 5, 3)), kernel, recurrent, bias,
+                recurrent_mask=np.ones((2, 3)))
 
 
 def to_torch_weights(cell, reset_after, kernel, recurrent, bias):

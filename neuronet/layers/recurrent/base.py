@@ -27,7 +27,7 @@ class RNN(Layer):
         dropout: fraction of the inputs' features dropped in training (one mask for all
             steps of a sequence, as Keras).
         recurrent_dropout: fraction of h dropped where it enters the recurrent product
-            in training (one mask per sequence; runs the reference loop, slower).
+            in training (one mask per sequence, as Keras).
         seed: seeds the dropout masks.
         return_sequences: output every step (batch, steps, units), else the last
             (batch, units).

@@ -4,7 +4,7 @@ One op per sequence, with a hand-written backward (``loop.Recurrent``: the input
 projection of every step in one product, one small product per step, gates fused in
 place; backprop through time in reverse), beside ``reference.rnn_reference``, the same
 loop written with the differentiable ops. Activations named 'tanh', 'sigmoid', 'relu'
-or 'linear' take the fast op; any other callable, and recurrent dropout, the reference.
+or 'linear' take the fast op (recurrent dropout too); any other callable the reference.
 """
 from neuronet.ops._utils import as_tensor, check_weight_dtypes, same_dtype
 from neuronet.ops.recurrent import cells
@@ -43,7 +43,8 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         return_sequences: outputs of every step (N, T, u), else the last one (N, u).
         activation, recurrent_activation: names ('tanh', 'sigmoid', 'relu', 'linear')
             or callables on Tensors (these run the reference).
-        recurrent_mask: (N, u) recurrent dropout mask, scaled (runs the reference).
+        recurrent_mask: (N, u) recurrent dropout mask, scaled: h_{t-1} * mask enters
+            the products with the recurrent kernel (Keras 2's form).
         reference: run the reference even where the fast op could.
 
     Returns:
@@ -58,7 +59,8 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     units = recurrent_kernel.shape[0]
     states = _initial_states(cell, x, units, initial_state)
     mask = None if mask is None else _checked_mask(mask, x.shape)
-    fast = (not reference and recurrent_mask is None
+    recurrent_mask = _checked_recurrent_mask(recurrent_mask, x, units)
+    fast = (not reference
             and all(a in cells.ACTIVATIONS for a in (activation, recurrent_activation)))
     if not fast:
         zeros = xp.zeros((x.shape[0], units), x.dtype)
@@ -69,7 +71,8 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
     options = {"reset_after": reset_after} if cell == "gru" else {}
     step = cells.CELLS[cell](activation, recurrent_activation, units, **options)
     packed = Recurrent.apply(x, kernel, recurrent_kernel, bias, *states, cell=step, mask=mask,
-                             go_backwards=go_backwards, return_sequences=return_sequences)
+                             recurrent_mask=recurrent_mask, go_backwards=go_backwards,
+                             return_sequences=return_sequences)
     count, first = STATES[cell], x.shape[1] if return_sequences else 0
     final = [getitem(packed, (slice(None), first + k)) for k in range(count)]
     output = getitem(packed, (slice(None), slice(0, first))) if return_sequences else final[0]
@@ -114,3 +117,15 @@ def _checked_mask(mask, shape):
         raise ValueError(f"rnn expects a mask of shape {shape[:2]} (batch, steps), got "
                          f"{mask.shape}")
     return mask
+
+
+def _checked_recurrent_mask(recurrent_mask, x, units):
+    """The (N, u) mask as an array of x's dtype (a constant: no gradient), or None."""
+    if recurrent_mask is None:
+        return None
+    data = recurrent_mask.data if hasattr(recurrent_mask, "data") else recurrent_mask
+    recurrent_mask = xp.asarray(data, dtype=x.dtype)
+    if recurrent_mask.shape != (x.shape[0], units):
+        raise ValueError(f"rnn expects a recurrent mask of shape {(x.shape[0], units)} "
+                         f"(batch, units), got {recurrent_mask.shape}")
+    return recurrent_mask

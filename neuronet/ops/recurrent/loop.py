@@ -1,162 +1,159 @@
 """One recurrent loop for every cell kind: a whole sequence as one op, backward by hand.
 
-Forward: the input side of every step in one product, ``a = x @ kernel + bias`` over
-(T*N, F) rows, then one step per time step (``cells.*.step``: one small product
-``h @ recurrent_kernel`` and the gates, in place in ``a[t]``). On a masked step the
-state is carried through unchanged and the step's output is 0 (Keras).
+Forward: the input side of every step in one batched product, ``a[t] = W^T x_t + b``
+(the bias a column of the kernel against a row of ones), then one step per time step
+(``cells.*.step``: one small product ``R^T h`` and the gates, in place in ``a[t]``).
+Inside, arrays are feature-major, (steps, features or gates, batch) (see ``cells``).
+On a masked step the state is carried through unchanged and the step's output is 0
+(Keras).
 
 Backward walks the steps in reverse (backprop through time), each ``step_back``
 turning the gradient of h_t (and c_t) into the pre-activation gradients ``da[t]`` and
 the gradient of h_{t-1} (and c_{t-1}), with one small product. The weight and input
-gradients then come from one product each over all steps:
-gx = da @ kernel^T, g_kernel = x^T da, g_recurrent = sum_t h_{t-1}^T da_t,
-g_bias = sum of da's rows. Arrays are time-major inside (step t contiguous).
+gradients then come from one product each over all steps, on lanes (k, T*N):
+gx = W da, g_kernel (and g_bias) = [x; 1] da^T, g_recurrent = sum_t h_{t-1} da_t^T.
 """
 from neuronet.backend import xp
+from neuronet.ops.recurrent.cells import lanes
 from neuronet.tensor import Function
 
 
 CHUNK_BYTES = 1 << 18  # input projection per chunk at inference: fits in L2 beside R
 
 
-def _flat(a):
-    return a.reshape(-1, a.shape[-1])
-
-
 class Recurrent(Function):
     """Inputs x (N, T, F), kernel (F, G*u), recurrent_kernel (u, G*u), bias (G*u,) or
     (2, G*u) (input and recurrent bias: GRU with reset_after) or None, initial h (N, u)
     and c (N, u) or None. Output, packed in one array (N, T + S, u) with
-    ``return_sequences`` (the T outputs then the S final states) or (N, S, u)."""
+    ``return_sequences`` (the T outputs then the S final states) or (N, S, u).
+    ``recurrent_mask``: (N, u) recurrent dropout mask, scaled, or None."""
 
-    def forward(self, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask, go_backwards,
-                return_sequences):
+    def forward(self, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask, recurrent_mask,
+                go_backwards, return_sequences):
         batch, steps, _ = x.shape
-        u, dtype = cell.u, x.dtype
         self.cell, self.go_backwards, self.return_sequences = cell, go_backwards, return_sequences
-        xt = _time_major(x, go_backwards)
-        keep = None if mask is None else _time_major(mask, go_backwards)[..., None]
-        self.two_biases = bias is not None and bias.ndim == 2
-        if self.two_biases:
-            bias, cell.recurrent_bias = bias[0], bias[1]
-        # the forward's own copies (the cell may scale gate columns); backward uses the
-        # weights as given
-        w, r, b = cell.scaled(kernel, recurrent_kernel, bias)
-        if not any(self.needs_input_grad):
-            return _inference(xt, w, r, b, h0, c0, cell, keep, return_sequences)
-        a = (_flat(xt) @ w).reshape(steps, batch, -1)
-        if b is not None:
-            a += b
-        states = [xp.empty((steps + 1, batch, u), dtype) for _ in range(cell.states)]
+        self.bias_shape = None if bias is None else bias.shape
+        xt = _feature_major(x, go_backwards, ones=bias is not None)
+        keep = None if mask is None else _feature_major(mask[..., None], go_backwards)
+        cell.mask = None if recurrent_mask is None else xp.ascontiguousarray(recurrent_mask.T)
+        w = cell.weights(kernel, recurrent_kernel, bias)
+        history = any(self.needs_input_grad)
+        # with history every step's gates and states stay for backward; without, the
+        # input projection goes into a small buffer that stays in cache, the states into
+        # two slots used in turn (h into T + 1 where the outputs are returned)
+        width, dtype = w.wt.shape[0], x.dtype
+        chunk = max(1, min(steps, CHUNK_BYTES // (batch * width * dtype.itemsize)))
+        a = xp.empty((steps if history else chunk, width, batch), dtype)
+        cell.start(len(a), batch, dtype)
+        slots = [steps + 1 if history or (return_sequences and k == 0) else 2
+                 for k in range(cell.states)]
+        states = [xp.empty((n, cell.u, batch), dtype) for n in slots]
         for s, first in zip(states, (h0, c0)):
-            s[0] = 0 if first is None else first
-        cell.start(steps, batch, dtype)
-        with xp.errstate(over="ignore"):  # e^-z = inf in a sigmoid is right: it gives 0
-            for t in range(steps):
-                cell.step(t, a, r, [s[t] for s in states],
-                          [s[t + 1] for s in states])
-                if keep is not None:
-                    for s in states:
-                        xp.copyto(s[t + 1], s[t], where=~keep[t])
-        self.save_for_backward(xt, kernel, recurrent_kernel, a, states, keep)
-        return _packed(states[0][1:] if return_sequences else None, [s[-1] for s in states],
-                       keep)
+            s[0] = 0 if first is None else first.T
+        _walk(xt, w, cell, states, keep, a, chunk)
+        if history:
+            self.save_for_backward(xt, w, a, states, keep)
+        finals = [s[steps % len(s)] for s in states]
+        return _packed(states[0][1:] if return_sequences else None, finals, keep)
 
     def backward(self, gy):
-        xt, kernel, recurrent_kernel, a, states, keep = self.saved
-        cell, steps = self.cell, len(a)
-        separate = cell.separate_recurrent_grad()
+        xt, w, a, states, keep = self.saved
+        cell, steps, batch = self.cell, len(a), a.shape[2]
         da = xp.empty_like(a)
-        dr = xp.empty_like(a) if separate else da
+        shape = cell.recurrent_grad_shape(steps, batch)
+        dr = None if shape is None else xp.empty(shape, a.dtype)
         first = steps if self.return_sequences else 0
-        grads = [xp.array(gy[:, first + k]) for k in range(cell.states)]
-        g_outputs = gy[:, :steps].transpose(1, 0, 2) if self.return_sequences else None
+        grads = [xp.array(gy[:, first + k].T, order="C") for k in range(cell.states)]
+        g_outputs = _feature_major(gy[:, :steps], False) if self.return_sequences else None
         for t in reversed(range(steps)):
             if g_outputs is not None:
                 xp.add(grads[0], g_outputs[t], out=grads[0],
                        where=True if keep is None else keep[t])
-            new = cell.step_back(t, a, recurrent_kernel, [s[t] for s in states],
-                                 [s[t + 1] for s in states], grads, da, dr)
-            new = list(new)
+            new = list(cell.step_back(a[t], t, w, [s[t] for s in states],
+                                      [s[t + 1] for s in states], grads, da, dr))
             if keep is not None:
                 da[t] *= keep[t]
-                if separate:
+                if dr is not None:
                     dr[t] *= keep[t]
                 for g_new, g_old in zip(new, grads):
                     xp.copyto(g_new, g_old, where=~keep[t])
             grads = new
-        return self._weight_and_input_grads(xt, kernel, states, da, dr, grads)
+        return self._weight_and_input_grads(xt, w, states, da, dr, grads)
 
-    def _weight_and_input_grads(self, xt, kernel, states, da, dr, grads):
-        needs = self.needs_input_grad
+    def _weight_and_input_grads(self, xt, w, states, da, dr, grads):
+        """One product each over all steps, on lanes (k, T*N) (``cells.lanes``)."""
+        needs, cell = self.needs_input_grad, self.cell
+        steps, _, batch = da.shape
+        features = w.w.shape[0]
         gx = gk = gr = gb = None
+        da = lanes(da)
         if needs[0]:
-            gx = (_flat(da) @ kernel.T).reshape(xt.shape)
-            gx = (gx[::-1] if self.go_backwards else gx).transpose(1, 0, 2)
-        if needs[1]:
-            gk = _flat(xt).T @ _flat(da)
-        if needs[2]:
-            gr = self.cell.recurrent_kernel_grad(states[0][:-1], dr)
-        if needs[3]:
-            ones = xp.ones(_flat(da).shape[0], da.dtype)
-            gb = ones @ _flat(da)
-            if self.two_biases:
-                gb = xp.stack([gb, ones @ _flat(dr)])
-        g_states = [g if need else None for g, need in zip(grads, needs[4:])]
+            gx = (w.w @ da).reshape(features, steps, batch).transpose(2, 1, 0)
+            gx = gx[:, ::-1] if self.go_backwards else gx
+        if needs[1] or needs[3]:
+            gkb = da @ lanes(xt).T  # (G*u, F [+ 1]): the kernel's, then the bias's
+            gk = w.unordered(gkb[:, :features].T)
+            gb = None if self.bias_shape is None else w.unordered(gkb[:, features])
+        if needs[2] or (needs[3] and dr is not None):
+            h_prev = lanes(states[0][:-1])
+            if cell.mask is not None:
+                h_prev.reshape(cell.u, steps, batch)[...] *= cell.mask[:, None]
+            g_recurrent, gb_recurrent = cell.recurrent_grads(h_prev, da, dr)
+            gr = w.unordered(g_recurrent)
+            if gb_recurrent is not None:
+                gb = xp.stack([gb, w.unordered(gb_recurrent)])
+        g_states = [xp.ascontiguousarray(g.T) if need else None
+                    for g, need in zip(grads, needs[4:])]
         g_states += [None] * (2 - len(g_states))
-        return (gx, gk, gr, gb, *g_states)
+        return (gx, gk if needs[1] else None, gr if needs[2] else None,
+                gb if needs[3] else None, *g_states)
 
 
-def _time_major(a, go_backwards):
-    """(N, T, ...) -> contiguous (T, N, ...), steps reversed for ``go_backwards``."""
-    a = a.swapaxes(0, 1)
-    return xp.ascontiguousarray(a[::-1] if go_backwards else a)
+def _feature_major(a, go_backwards, ones=False):
+    """(N, T, k) -> contiguous (T, k, N) (with a row of ones: (T, k + 1, N)), steps
+    reversed for ``go_backwards``."""
+    a = a.transpose(1, 2, 0)
+    a = a[::-1] if go_backwards else a
+    if not ones:
+        return xp.ascontiguousarray(a)
+    out = xp.empty((a.shape[0], a.shape[1] + 1, a.shape[2]), a.dtype)
+    out[:, :-1] = a
+    out[:, -1] = 1
+    return out
 
 
-def _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep, return_sequences):
-    """Forward with no history kept (nothing needs a gradient): the input projection
-    computed a few steps at a time into one small buffer that stays in cache, the states
-    in two slots used in turn (h in T + 1 slots where the outputs are returned)."""
-    steps, batch, _ = xt.shape
-    u, dtype = cell.u, xt.dtype
-    chunk = max(1, min(steps, CHUNK_BYTES // (batch * kernel.shape[1] * dtype.itemsize)))
-    cell.start(chunk, batch, dtype)
-    slots = [steps + 1 if return_sequences and k == 0 else 2 for k in range(cell.states)]
-    states = [xp.empty((n, batch, u), dtype) for n in slots]
-    for s, first in zip(states, (h0, c0)):
-        s[0] = 0 if first is None else first
-    a = xp.empty((chunk, batch, kernel.shape[1]), dtype)
-    flat_x = _flat(xt)
-    with xp.errstate(over="ignore"):
-        for t0 in range(0, steps, chunk):
-            count = min(chunk, steps - t0)
-            block = a[:count]
-            xp.matmul(flat_x[t0 * batch:(t0 + count) * batch], kernel, out=_flat(block))
-            if bias is not None:
-                block += bias
-            for j, t in enumerate(range(t0, t0 + count)):
-                old = [s[t % len(s)] for s in states]
-                new = [s[(t + 1) % len(s)] for s in states]
-                cell.step(j, block, recurrent_kernel, old, new)
-                if keep is not None:
-                    for s_old, s_new in zip(old, new):
-                        xp.copyto(s_new, s_old, where=~keep[t])
-    finals = [s[steps % len(s)] for s in states]
-    return _packed(states[0][1:] if return_sequences else None, finals, keep)
+def _walk(xt, w, cell, states, keep, a, chunk):
+    """Every step, the input projection ``a[t] = wt [x_t; 1]`` made ``chunk`` steps at a
+    time just before them (so it is still in cache): into a[t] where ``a`` holds every
+    step (history), else into the first slots of ``a`` each time. ``states``: per
+    state T + 1 slots, or 2 used in turn."""
+    steps, history = len(xt), len(a) == len(xt)
+    for t0 in range(0, steps, chunk):
+        count = min(chunk, steps - t0)
+        first = t0 if history else 0
+        block = a[first:first + count]
+        xp.matmul(w.wt, xt[t0:t0 + count], out=block)
+        for j, t in enumerate(range(t0, t0 + count)):
+            old = [s[t % len(s)] for s in states]
+            new = [s[(t + 1) % len(s)] for s in states]
+            cell.step(block[j], first + j, w, old, new)
+            if keep is not None:
+                for s_old, s_new in zip(old, new):
+                    xp.copyto(s_new, s_old, where=~keep[t])
 
 
 def _packed(outputs, finals, keep):
-    """(N, T + S, u): the outputs (T, N, u) (h_t, 0 on masked steps) then the S final
-    states (N, u); or, with no outputs, the final states only, (N, S, u)."""
-    batch, u = finals[0].shape
+    """(N, T + S, u): the outputs (T, u, N) (h_t, 0 on masked steps) then the S final
+    states (u, N); or, with no outputs, the final states only, (N, S, u)."""
+    u, batch = finals[0].shape
     steps = 0 if outputs is None else len(outputs)
     y = xp.empty((batch, steps + len(finals), u), finals[0].dtype)
     if outputs is not None:
-        y_outputs = y[:, :steps].transpose(1, 0, 2)
+        y_outputs = y[:, :steps].transpose(1, 2, 0)
         if keep is None:
             y_outputs[...] = outputs
         else:
             xp.multiply(outputs, keep, out=y_outputs)
     for k, s in enumerate(finals):
-        y[:, steps + k] = s
+        y[:, steps + k] = s.T
     return y

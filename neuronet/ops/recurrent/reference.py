@@ -5,7 +5,7 @@ and the tests compare the two (values and gradients).
 
 Recurrent dropout (``recurrent_mask``, the (N, u) mask already scaled by 1 / (1 - rate))
 multiplies h_{t-1} where it enters a product with the recurrent kernel (Keras 2's
-form); only this reference implements it.
+form), as in the fast op.
 """
 from neuronet.ops.activation import relu, sigmoid, tanh
 from neuronet.ops.composite import split
