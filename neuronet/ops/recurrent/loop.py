@@ -3,7 +3,8 @@
 Forward: the input side of every step in one product, ``a = x @ kernel + bias`` over
 (T*N, F) rows, then one step per time step (``cells.*.step``: one small product
 ``h @ recurrent_kernel`` and the gates, in place in ``a[t]``). On a masked step the
-state is carried through unchanged and the step's output is 0 (Keras).
+state is carried through unchanged and the step's output is the carried h (Keras'
+default), or 0 with ``zero_output`` (Keras' ``zero_output_for_mask=True``).
 
 Backward walks the steps in reverse (backprop through time), each ``step_back``
 turning the gradient of h_t (and c_t) into the pre-activation gradients ``da[t]`` and
@@ -27,15 +28,18 @@ class Recurrent(Function):
     """Inputs x (N, T, F), kernel (F, G*u), recurrent_kernel (u, G*u), bias (G*u,) or
     (2, G*u) (input and recurrent bias: GRU with reset_after) or None, initial h (N, u)
     and c (N, u) or None. Output, packed in one array (N, T + S, u) with
-    ``return_sequences`` (the T outputs then the S final states) or (N, S, u)."""
+    ``return_sequences`` (the T outputs then the S final states) or (N, S, u).
+    ``zero_output``: a masked step outputs 0, else the h it carries through."""
 
     def forward(self, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask, go_backwards,
-                return_sequences):
+                return_sequences, zero_output=False):
         batch, steps, _ = x.shape
         u, dtype = cell.u, x.dtype
         self.cell, self.go_backwards, self.return_sequences = cell, go_backwards, return_sequences
         xt = _time_major(x, go_backwards)
         keep = None if mask is None else _time_major(mask, go_backwards)[..., None]
+        # the outputs' mask: multiplies the outputs (zero_output), else None (they are h)
+        self.zeroing = keep if zero_output else None
         self.two_biases = bias is not None and bias.ndim == 2
         if self.two_biases:
             bias, cell.recurrent_bias = bias[0], bias[1]
@@ -43,7 +47,7 @@ class Recurrent(Function):
         # weights as given
         w, r, b = cell.scaled(kernel, recurrent_kernel, bias)
         if not any(self.needs_input_grad):
-            return _inference(xt, w, r, b, h0, c0, cell, keep, return_sequences)
+            return _inference(xt, w, r, b, h0, c0, cell, keep, return_sequences, self.zeroing)
         a = (_flat(xt) @ w).reshape(steps, batch, -1)
         if b is not None:
             a += b
@@ -60,7 +64,7 @@ class Recurrent(Function):
                         xp.copyto(s[t + 1], s[t], where=~keep[t])
         self.save_for_backward(xt, kernel, recurrent_kernel, a, states, keep)
         return _packed(states[0][1:] if return_sequences else None, [s[-1] for s in states],
-                       keep)
+                       self.zeroing)
 
     def backward(self, gy):
         xt, kernel, recurrent_kernel, a, states, keep = self.saved
@@ -74,7 +78,7 @@ class Recurrent(Function):
         for t in reversed(range(steps)):
             if g_outputs is not None:
                 xp.add(grads[0], g_outputs[t], out=grads[0],
-                       where=True if keep is None else keep[t])
+                       where=True if self.zeroing is None else self.zeroing[t])
             new = cell.step_back(t, a, recurrent_kernel, [s[t] for s in states],
                                  [s[t + 1] for s in states], grads, da, dr)
             new = list(new)
@@ -113,7 +117,8 @@ def _time_major(a, go_backwards):
     return xp.ascontiguousarray(a[::-1] if go_backwards else a)
 
 
-def _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep, return_sequences):
+def _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep, return_sequences,
+               zeroing):
     """Forward with no history kept (nothing needs a gradient): the input projection
     computed a few steps at a time into one small buffer that stays in cache, the states
     in two slots used in turn (h in T + 1 slots where the outputs are returned)."""
@@ -142,12 +147,13 @@ def _inference(xt, kernel, recurrent_kernel, bias, h0, c0, cell, keep, return_se
                     for s_old, s_new in zip(old, new):
                         xp.copyto(s_new, s_old, where=~keep[t])
     finals = [s[steps % len(s)] for s in states]
-    return _packed(states[0][1:] if return_sequences else None, finals, keep)
+    return _packed(states[0][1:] if return_sequences else None, finals, zeroing)
 
 
 def _packed(outputs, finals, keep):
-    """(N, T + S, u): the outputs (T, N, u) (h_t, 0 on masked steps) then the S final
-    states (N, u); or, with no outputs, the final states only, (N, S, u)."""
+    """(N, T + S, u): the outputs (T, N, u) (h_t, times ``keep`` where given: 0 on masked
+    steps) then the S final states (N, u); or, with no outputs, the final states only,
+    (N, S, u)."""
     batch, u = finals[0].shape
     steps = 0 if outputs is None else len(outputs)
     y = xp.empty((batch, steps + len(finals), u), finals[0].dtype)
