@@ -58,8 +58,9 @@ from neuronet.ops.composite import (broadcast_to, expand_dims, gelu, logsumexp, 
                                     ravel, repeat, silu, split, square, squeeze, std, swapaxes,
                                     take, tile, var)
 from neuronet.ops.cumulative import cumsum
-from neuronet.ops.no_gradient import (arange, argmax, argmin, ceil, convert_to_numpy,
-                                      convert_to_tensor, equal, eye, floor, full, full_like,
+from neuronet.ops.no_gradient import (all_of, any_of, arange, argmax, argmin, ceil,
+                                      convert_to_numpy, convert_to_tensor, equal, eye, floor,
+                                      full, full_like,
                                       greater, greater_equal, less, less_equal, logical_and,
                                       logical_not, logical_or, not_equal, one_hot, ones,
                                       ones_like, round, sign, stop_gradient, zeros, zeros_like)
@@ -70,6 +71,7 @@ from neuronet.ops.loss import binary_cross_entropy_with_logits, cross_entropy, m
 # Keras' spellings of the primitives above.
 absolute = abs
 amax, amin = max, min
+all, any = all_of, any_of  # noqa: A001 - Keras' names
 divide = true_divide = div
 multiply = mul
 negative = neg

@@ -146,6 +146,23 @@ def logical_not(x):
     return _constant(xp.logical_not(_array(x)))
 
 
+def _axes(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def any_of(x, axis=None, keepdims=False):
+    """Whether any element of x along ``axis`` (all axes: None) is nonzero, as a bool
+    Tensor (Keras' functional models make a Masking layer's mask with it). Keras' name
+    ``any`` is given in ``neuronet.ops``; here the builtin stays usable."""
+    return _constant(xp.any(_array(x), axis=_axes(axis), keepdims=keepdims))
+
+
+def all_of(x, axis=None, keepdims=False):
+    """Whether every element of x along ``axis`` (all axes: None) is nonzero, as a bool
+    Tensor."""
+    return _constant(xp.all(_array(x), axis=_axes(axis), keepdims=keepdims))
+
+
 # --- step functions: derivative 0 wherever it exists -------------------------------------------
 def sign(x):
     """-1, 0 or 1 by the sign of x, in x's dtype."""

@@ -44,7 +44,7 @@ def on_placeholders(name, function):
 
 
 SYMBOLIC_OPS = frozenset("""
-    abs absolute add amax amin argmax argmin broadcast_to cast ceil clip concatenate cumsum
+    abs absolute add all amax amin any argmax argmin broadcast_to cast ceil clip concatenate cumsum
     divide elu equal exp expand_dims floor gelu greater greater_equal leaky_relu less
     less_equal log log_softmax logical_and logical_not logical_or logsumexp matmul max
     maximum mean min minimum moveaxis multiply negative norm not_equal one_hot pad power

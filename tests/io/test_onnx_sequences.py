@@ -172,11 +172,15 @@ def test_channels_first_sequences_meet_the_other_layers():
 @pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("wrap", ["plain", "bidirectional", "bidirectional_none"])
 @pytest.mark.parametrize("options", ["", "sequences", "backwards_sequences", "state",
-                                     "sequences_state_backwards"])
+                                     "sequences_state_backwards", "zero", "backwards_zero",
+                                     "sequences_zero", "backwards_sequences_zero"])
 def test_masked_recurrent_layers_export_exactly_for_any_padding(cell, wrap, options):
     """Embedding(mask_zero=True) into the layer: right, left and inner padding and an
-    all-padding row give neuronet's outputs (masked steps skipped)."""
-    inner = CELLS[cell](3, **RECURRENT_OPTIONS[options])
+    all-padding row give neuronet's outputs (masked steps skipped; their outputs carried
+    or, '_zero', 0; a Bidirectional sets the latter with sequences, as Keras)."""
+    zero = {"zero_output_for_mask": True} if options.endswith("zero") else {}
+    inner = CELLS[cell](3, **RECURRENT_OPTIONS[options.removesuffix("_zero")
+                                               .removesuffix("zero")], **zero)
     layer = {"plain": inner, "bidirectional": layers.Bidirectional(inner),
              "bidirectional_none": layers.Bidirectional(inner, merge_mode=None)}[wrap]
     model = chain((None,), layers.Embedding(VOCABULARY, 4, mask_zero=True), layer,
@@ -225,6 +229,34 @@ def test_initial_states_are_inputs_of_the_op(backwards):
     check_export(model, input_shapes=[(5, 3), (4,), (4,), (2,), (2,), (2,), (2,)])
 
 
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("backwards", [False, True])
+@pytest.mark.parametrize("zero", [False, True])
+def test_masked_steps_before_any_real_one_output_the_initial_state(cell, backwards, zero):
+    """Carried outputs (Keras' default) start from the given initial h."""
+    x = Input((None, 3), name="x")
+    states = [Input((4,), name=f"s{i}") for i in range(2 if cell == "lstm" else 1)]
+    layer = CELLS[cell](4, return_sequences=True, go_backwards=backwards,
+                        zero_output_for_mask=zero)
+    model = randomize(Model([x, *states], layer(layers.Masking(0.0)(x), initial_state=states)))
+
+    def make(batch, rng):
+        inputs = [rng.standard_normal((batch, 5, 3)).astype(np.float32)] + \
+            [rng.standard_normal((batch, 4)).astype(np.float32) for _ in states]
+        inputs[0][0, :2] = inputs[0][0, 4:] = 0  # padding on both sides
+        inputs[0][1, 1:4] = 0
+        return inputs
+    check_export(model, make_inputs=make, batches=(4, 3))
+
+
+def test_a_bidirectional_half_whose_zero_output_was_changed_is_refused():
+    model = chain((None,), layers.Embedding(VOCABULARY, 4, mask_zero=True),
+                  layers.Bidirectional(layers.GRU(3, return_sequences=True)), dtype="int64")
+    model.layers[-1].backward_layer.zero_output_for_mask = False
+    with pytest.raises(OnnxExportError, match="bidirectional.*zero_output_for_mask differs"):
+        to_onnx(model)
+
+
 @pytest.mark.parametrize("opset", [18, 21])
 def test_recurrent_layers_export_at_later_opsets(opset):
     """Split and ReduceProd change their signatures at opset 18."""
@@ -253,8 +285,9 @@ def test_stacked_lstms_see_the_mask_as_keras_passes_it():
     model = chain((None,), layers.Embedding(VOCABULARY, 4, mask_zero=True),
                   layers.LSTM(3, return_sequences=True), layers.LSTM(2), dtype="int64")
     proto = check_export(model, make_inputs=ids_of(5), batches=(5, 4))
-    # a sort and its inverse for the first LSTM's sequence output, a sort for the second
-    assert op_types(proto).count("TopK") == 3
+    # a sort for each LSTM: the first one's carried outputs (Keras' default) are gathered
+    # by a count of the real steps, with no inverse sort
+    assert op_types(proto).count("TopK") == 2
 
 
 def test_time_series_conv1d_classifier():

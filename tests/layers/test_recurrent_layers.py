@@ -197,17 +197,22 @@ def test_bidirectional_merge_modes():
 @pytest.mark.parametrize("kind", ["simple_rnn", "lstm", "gru", "gru_v1"])
 def test_mask_skips_padded_steps(kind):
     """With a mask, each padded sequence gives what its unpadded part gives alone; the
-    outputs of masked steps are 0 (Keras)."""
+    outputs of masked steps repeat the last real step's (Keras' default), or are 0 with
+    zero_output_for_mask."""
     rng = np.random.default_rng(7)
     lengths = [5, 2, 3]
     x = rng.standard_normal((3, 5, 4)).astype(np.float32)
     mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
     layer = make(kind, 6, return_sequences=True)
     sequences = layer(x, mask=mask).numpy()
+    layer.zero_output_for_mask = True
+    zeroed = layer(x, mask=mask).numpy()
     for i, length in enumerate(lengths):
         alone = layer(x[i:i + 1, :length]).numpy()[0]
         assert_close(sequences[i, :length], alone, 1e-5)
-        assert np.all(sequences[i, length:] == 0)
+        assert_close(sequences[i, length:], np.repeat(alone[-1:], 5 - length, axis=0), 1e-5)
+        np.testing.assert_array_equal(zeroed[i, :length], sequences[i, :length])
+        assert np.all(zeroed[i, length:] == 0)
     last = make(kind, 6, return_state=True)
     last.build((None, 5, 4))
     last.set_weights(layer.get_weights())
@@ -216,6 +221,11 @@ def test_mask_skips_padded_steps(kind):
     _, *alone = last(x[1:2, :2])
     for state, expected in zip(states, alone):  # h, and c for an LSTM, carried through
         assert_close(state.numpy()[1], expected.numpy()[0], 1e-5, what="final state")
+    last.zero_output_for_mask = True  # Keras: the last output is the last step's, here 0
+    output, *zeroed_states = last(x, mask=mask)
+    assert np.all(output.numpy()[1:] == 0) and np.any(output.numpy()[0] != 0)
+    for state, carried in zip(zeroed_states, states):
+        np.testing.assert_array_equal(state.numpy(), carried.numpy())
 
 
 def test_return_state_in_a_functional_model():
@@ -353,3 +363,18 @@ def test_a_sequence_output_passes_its_mask_on_as_keras(rng, second):
         mine.data[...] = theirs.data
     np.testing.assert_allclose(padded.predict(ids), short.predict(ids[:, :5]), rtol=1e-5,
                                   atol=1e-6)
+
+
+def test_zero_output_for_mask_in_the_config_and_set_by_bidirectional_as_keras():
+    layer = layers.GRU(3, zero_output_for_mask=True)
+    assert layers.GRU.from_config(layer.get_config()).zero_output_for_mask
+    assert not layers.GRU(3).get_config()["zero_output_for_mask"]  # Keras' default
+    for sequences in (False, True):
+        pair = layers.Bidirectional(layers.LSTM(2, return_sequences=sequences,
+                                                zero_output_for_mask=not sequences))
+        assert [half.zero_output_for_mask for half in (pair.forward_layer,
+                                                        pair.backward_layer)] == [sequences] * 2
+    x = np.random.default_rng(11).standard_normal((2, 4, 2)).astype(np.float32)
+    mask = np.array([[True, True, False, True], [True, True, True, True]])
+    output = pair(x, mask=mask).numpy()
+    assert np.all(output[0, 2] == 0) and np.all(output[0, [0, 1, 3]] != 0)

@@ -200,6 +200,18 @@ def test_comparisons_are_bool_tensors_without_history(name, rng):
     np.testing.assert_array_equal(ops.logical_not(a).numpy(), a == 0)
 
 
+def test_any_and_all_reduce_to_bool_tensors_as_numpy(rng):
+    x = rng.integers(0, 2, size=(3, 4, 2)).astype(np.float32)
+    for name in ("any", "all"):
+        for axis, keepdims in ((None, False), (-1, False), (1, True), ([0, 2], False)):
+            y = getattr(ops, name)(nn.tensor(x, requires_grad=True), axis=axis,
+                                   keepdims=keepdims)
+            wanted = getattr(np, name)(x, axis=tuple(axis) if isinstance(axis, list) else axis,
+                                       keepdims=keepdims)
+            assert y.dtype == bool and not y.requires_grad
+            np.testing.assert_array_equal(y.numpy(), wanted)
+
+
 def test_steps_follow_numpy():
     x = np.array([-1.5, -0.5, 0.0, 0.5, 1.5, 2.5], dtype=np.float32)
     for name in ("sign", "floor", "ceil"):

@@ -30,15 +30,19 @@ def packed(output, states, return_sequences):
     return ops.concatenate(parts + list(states), axis=1)
 
 
+# a mask's kind: none, masked steps output the carried h (Keras' default), or 0
+MASKINGS = [None, "carry", "zero"]
+
+
 def run(cell, reset_after, arrays, dtype, mask=None, go_backwards=False,
-        return_sequences=True, reference=False, recurrent_mask=None):
+        return_sequences=True, reference=False, recurrent_mask=None, zero_output=False):
     """Outputs and every input gradient for a random upstream gradient (seed 1)."""
     tensors = [nn.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
     x, kernel, recurrent, bias, *states = tensors
     output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states, mask=mask,
                             go_backwards=go_backwards, return_sequences=return_sequences,
                             reset_after=reset_after, reference=reference,
-                            recurrent_mask=recurrent_mask)
+                            recurrent_mask=recurrent_mask, zero_output_for_mask=zero_output)
     y = packed(output, final, return_sequences)
     y.backward(np.random.default_rng(1).standard_normal(y.shape).astype(dtype))
     return [y.numpy()] + [t.grad.numpy() for t in tensors]
@@ -47,18 +51,22 @@ def run(cell, reset_after, arrays, dtype, mask=None, go_backwards=False,
 @pytest.mark.parametrize("cell,reset_after", KINDS)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
-def test_fast_loop_equals_reference(cell, reset_after, go_backwards, return_sequences, masked):
+@pytest.mark.parametrize("masking", MASKINGS)
+def test_fast_loop_equals_reference(cell, reset_after, go_backwards, return_sequences, masking):
     rng = np.random.default_rng(0)
     n, steps, features, units = 3, 6, 4, 5
-    mask = rng.random((n, steps)) > 0.35 if masked else None
+    mask = rng.random((n, steps)) > 0.35 if masking else None
+    if masking:  # one sequence whose last step (either way) is masked
+        mask[0, 0] = mask[0, -1] = False
     arrays = [rng.standard_normal((n, steps, features)),
               *weights(rng, cell, reset_after, features, units),
               *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
+    zero = masking == "zero"
     for dtype in (np.float64, np.float32):
-        fast = run(cell, reset_after, arrays, dtype, mask, go_backwards, return_sequences)
+        fast = run(cell, reset_after, arrays, dtype, mask, go_backwards, return_sequences,
+                   zero_output=zero)
         slow = run(cell, reset_after, arrays, dtype, mask, go_backwards, return_sequences,
-                   reference=True)
+                   reference=True, zero_output=zero)
         for what, a, b in zip(["output", "x", "kernel", "recurrent_kernel", "bias", "h0", "c0"],
                               fast, slow):
             assert_close(a, b, TOLERANCE[dtype], what=what)
@@ -185,19 +193,24 @@ def test_equals_pytorch(cell, activation, dtype, go_backwards, return_sequences)
     check_against_torch(ours, theirs, arrays, rng, dtype=dtype)
 
 
-def test_masked_right_padding_equals_pytorch_packed_sequences():
-    """Right-padded sequences under a mask = torch's packed sequences (final states)."""
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_masked_right_padding_equals_pytorch_packed_sequences(zero_output):
+    """Right-padded sequences under a mask = torch's packed sequences: their padded
+    outputs are 0 (zero_output_for_mask), or (Keras' default) the last real step's h,
+    which is torch's final h."""
     rng = np.random.default_rng(3)
     n, steps, features, units = 4, 6, 3, 5
     lengths = np.array([6, 2, 4, 1])
     mask = np.arange(steps)[None, :] < lengths[:, None]
+    padded = torch.tensor(~mask)[:, :, None]
     for cell in ("simple_rnn", "lstm", "gru"):
         module = torch_module(cell, features, units, np.float64)
         arrays = [rng.standard_normal((n, steps, features)), *weights(rng, cell, True,
                                                                        features, units)]
 
         def ours(x, kernel, recurrent, bias):
-            output, final = ops.rnn(cell, x, kernel, recurrent, bias, mask=mask)
+            output, final = ops.rnn(cell, x, kernel, recurrent, bias, mask=mask,
+                                    zero_output_for_mask=zero_output)
             return ops.concatenate([ops.reshape(output, (n, -1)), *final], axis=1)
 
         def theirs(x, kernel, recurrent, bias):
@@ -208,24 +221,31 @@ def test_masked_right_padding_equals_pytorch_packed_sequences():
             output, _ = torch.nn.utils.rnn.pad_packed_sequence(output, batch_first=True,
                                                                total_length=steps)
             final = final if isinstance(final, tuple) else (final,)
+            if not zero_output:
+                output = torch.where(padded, final[0][0][:, None, :], output)
             return torch.cat([output.reshape(n, -1), *[f[0] for f in final]], dim=1)
 
         check_against_torch(ours, theirs, arrays, rng, dtype=np.float64)
 
 
 @pytest.mark.parametrize("cell,reset_after", KINDS)
-def test_gradients_against_finite_differences(cell, reset_after):
+@pytest.mark.parametrize("zero_output", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_gradients_against_finite_differences(cell, reset_after, zero_output,
+                                              return_sequences):
     rng = np.random.default_rng(4)
     n, steps, features, units = 2, 4, 3, 3
-    mask = np.array([[True, False, True, True], [True, True, True, False]])
+    mask = np.array([[True, False, True, True], [False, True, True, False]])
     arrays = [rng.standard_normal((n, steps, features)),
               *weights(rng, cell, reset_after, features, units),
               *[rng.standard_normal((n, units)) for _ in range(STATES[cell])]]
 
     def f(x, kernel, recurrent, bias, *states):
         output, final = ops.rnn(cell, x, kernel, recurrent, bias, initial_state=states,
-                                mask=mask, reset_after=reset_after)
-        return packed(output, final, True)
+                                mask=mask, reset_after=reset_after,
+                                return_sequences=return_sequences,
+                                zero_output_for_mask=zero_output)
+        return packed(output, final, return_sequences)
 
     check_gradients(f, arrays, rng)
 
@@ -306,9 +326,9 @@ def test_same_values_under_no_grad(cell, reset_after):
 @pytest.mark.parametrize("cell,reset_after", KINDS)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("masking", MASKINGS)
 def test_inference_path_equals_reference(cell, reset_after, go_backwards, return_sequences,
-                                         masked, monkeypatch):
+                                         masking, monkeypatch):
     """Under no_grad the op keeps no history and projects the inputs a few steps at a
     time: chunks of 2 steps over 7 (a short last chunk) give the reference's numbers."""
     from neuronet.ops.recurrent import loop
@@ -316,7 +336,7 @@ def test_inference_path_equals_reference(cell, reset_after, go_backwards, return
     rng = np.random.default_rng(4)
     n, steps, features, units = 3, 7, 4, 5
     monkeypatch.setattr(loop, "CHUNK_BYTES", 2 * n * GATES[cell] * units * 8)
-    mask = rng.random((n, steps)) > 0.35 if masked else None
+    mask = rng.random((n, steps)) > 0.35 if masking else None
     x, *arrays = [nn.tensor(a, dtype="float64") for a in
                   [rng.standard_normal((n, steps, features)),
                    *weights(rng, cell, reset_after, features, units),
@@ -327,7 +347,8 @@ def test_inference_path_equals_reference(cell, reset_after, go_backwards, return
             output, final = ops.rnn(cell, x, *arrays[:3], initial_state=arrays[3:], mask=mask,
                                     go_backwards=go_backwards,
                                     return_sequences=return_sequences,
-                                    reset_after=reset_after, reference=reference)
+                                    reset_after=reset_after, reference=reference,
+                                    zero_output_for_mask=masking == "zero")
         results.append([output.numpy()] + [s.numpy() for s in final])
     for a, b in zip(*results):
         assert_close(a, b, TOLERANCE[np.float64], what="output")

@@ -23,8 +23,6 @@ IGNORED = {"name", "trainable", "dtype", "seed", "kernel_initializer",
            "recurrent_regularizer", "recurrent_constraint", "embeddings_initializer",
            "embeddings_regularizer", "embeddings_constraint", "unit_forget_bias",
            "quantization_config", "unroll"}
-# Read and checked by ``check_masked_sequences`` (neuronet outputs 0 at masked steps).
-RNN_MASK_OPTION = "zero_output_for_mask"
 RECURRENT = ("SimpleRNN", "LSTM", "GRU")
 WRAPPERS = ("TimeDistributed", "Bidirectional")
 
@@ -58,7 +56,7 @@ def _axis(value):
 
 _RNN_ARGS = {"units": int, "activation": _activation, "use_bias": bool, "dropout": float,
              "recurrent_dropout": float, "return_sequences": bool, "return_state": bool,
-             "go_backwards": bool}
+             "go_backwards": bool, "zero_output_for_mask": bool}
 _RNN_FIXED = {"stateful": False}
 _POOL1D = {"pool_size": _shape, "strides": _shape, "padding": _same}
 
@@ -142,8 +140,7 @@ def to_neuronet(class_name, config, where, inner=None):
             kwargs["backward_layer"] = inner(config["backward_layer"],
                                              f"{where} (backward layer)")
     for key, value in config.items():
-        if key in ("layer", "backward_layer") and class_name in WRAPPERS or \
-                key == RNN_MASK_OPTION and class_name in RECURRENT:
+        if key in ("layer", "backward_layer") and class_name in WRAPPERS:
             continue
         if key in arguments:
             try:

@@ -15,8 +15,7 @@ from neuronet import activations, layers as nn_layers
 from neuronet.io.files import write_atomic
 from neuronet.io.keras.errors import KerasFileError
 from neuronet.io.keras.graph import keras_order
-from neuronet.io.keras.layers import (ACTIVATIONS, IGNORED, RECURRENT, SPEC, WRAPPERS,
-                                     weight_groups)
+from neuronet.io.keras.layers import ACTIVATIONS, IGNORED, SPEC, WRAPPERS, weight_groups
 from neuronet.io.keras.naming import container_names
 from neuronet.models.model import Model  # this module is imported on first use, after models
 
@@ -123,8 +122,6 @@ def _layer(layer):
             config["backward_layer"] = _layer(layer.backward_layer)[0]
         own = {key: value for key, value in own.items()
                if key not in ("layer", "backward_layer")}
-    if class_name in RECURRENT:  # neuronet outputs 0 at masked steps
-        config["zero_output_for_mask"] = layer.return_sequences
     for key, value in own.items():
         if key in arguments:
             config[key] = _activation_name(layer, value) if "activation" in key else value

@@ -12,11 +12,13 @@ layout=1 for them): one Transpose in, one out. go_backwards is direction='revers
 is aligned with the input steps; neuronet returns such a layer's sequence in the order it
 processed it (last step first), so Y is reversed along the steps.
 
-Masks are exported exactly: a masked step carries the states through unchanged and
-outputs 0, which is the same as leaving the step out. So the real steps of each sequence
-are moved to its front (a stable sort by key (masked, step)), the op runs with
-sequence_lens = the number of real steps, and its outputs are put back at their steps,
-the masked ones 0. Any mask exports so, not only right padding.
+Masks are exported exactly: a masked step carries the states through unchanged, which
+is the same as leaving the step out. So the real steps of each sequence are moved to its
+front (a stable sort by key (masked, step)), the op runs with sequence_lens = the number
+of real steps, and its outputs are put back at their steps: 0 at the masked ones with
+``zero_output_for_mask``, else (Keras' default) the output of the last real step before
+(in processing order), gathered from the compacted outputs by a cumulative count of the
+real steps. Any mask exports so, not only right padding.
 """
 import numpy
 
@@ -217,12 +219,18 @@ def _run(graph, layer, cells, direction, x, states, merge_mode, swapped=False):
         count.append("Y_c" if first.return_state else None)
     results = graph.multi_node(OPS[type(first)], operands, name, count,
                                **_attributes(first, direction))
+    if x.mask is not None:
+        _check_mask_outputs(layer, cells)
     if first.return_sequences:
         output = _sequence(graph, name, results[0], x.mask, inverse,
-                           reverse=direction == "reverse" or swapped)
+                           reverse=direction == "reverse" or swapped,
+                           carry=not first.zero_output_for_mask,
+                           initial_h=states[0][0] if states else None)
         axis = 2
     else:
         output = graph.node("Transpose", [results[1]], f"{name}/last", perm=[1, 0, 2])
+        if x.mask is not None and first.zero_output_for_mask:
+            output = _zeroed_last(graph, name, output, x.mask, direction == "reverse")
         axis = 1
     if swapped and merge_mode in ("concat", None):
         output = _reversed(graph, f"{name}/directions", output, axis)
@@ -242,16 +250,64 @@ def _reversed(graph, name, y, axis):
                                 graph.int64s([-1], f"{name}/backwards")], f"{name}/reversed")
 
 
-def _sequence(graph, name, y, mask, inverse, reverse):
+def _check_mask_outputs(layer, cells):
+    """Both halves of a Bidirectional output 0 at masked steps of a sequence (Keras sets
+    it so); a half changed since is refused: its carried outputs are not exported."""
+    if len(cells) > 1 and any(c.zero_output_for_mask != c.return_sequences for c in cells):
+        raise OnnxExportError(f"ONNX export: {layer.describe()} has a half whose "
+                              "zero_output_for_mask differs from its return_sequences (the "
+                              "Bidirectional sets them equal, as Keras); only that exports "
+                              "under a mask")
+
+
+def _sequence(graph, name, y, mask, inverse, reverse, carry=False, initial_h=None):
     """ONNX's Y (steps, directions, batch, u) as (batch, steps, directions, u), each step's
-    output back at its own step (0 where masked), reversed for go_backwards."""
+    output back at its own step (where masked: 0, or with ``carry`` the last real step's
+    output, ``initial_h`` (a name; None: zeros) before any), reversed for go_backwards."""
     y = graph.node("Transpose", [y], f"{name}/sequence", perm=[2, 0, 1, 3])
-    if mask is not None:
+    if mask is not None and carry:
+        y = _carried(graph, name, y, mask, reverse, initial_h)
+    elif mask is not None:
         y = _gather_steps(graph, f"{name}/restore", y, inverse, rank=4)
         keep = _unsqueezed(graph, f"{name}/keep", mask, [2, 3])
         y = graph.node("Where", [keep, y, graph.scalar(0, f"{name}/zero_output")],
                        f"{name}/sequence")
     return _reversed(graph, f"{name}/steps", y, 1) if reverse else y
+
+
+def _carried(graph, name, y, mask, backwards, initial_h):
+    """Keras' default outputs, from y (batch, steps, 1, u) with each sequence's real steps
+    first: step t outputs the last real step's output up to t in processing order, h0
+    before any. Going forwards that is y[c_t - 1], c_t the real steps up to t; backwards
+    y[L - c_t], c_t the real steps from t on, L all real steps; h0 where c_t = 0."""
+    real = graph.node("Cast", [mask], f"{name}/real_steps", to=INT64)
+    count = graph.node("CumSum", [real, graph.int64s(1, f"{name}/steps_axis")],
+                       f"{name}/count", reverse=int(backwards))
+    if backwards:
+        total = graph.reduce("ReduceSum", real, [1], True, f"{name}/total")
+        index = graph.node("Sub", [total, count], f"{name}/source")
+    else:
+        index = graph.node("Sub", [count, graph.int64s(1, f"{name}/one")], f"{name}/source")
+    # c_t = 0 gives index -1 (forwards), a valid index whose value Where replaces
+    y = _gather_steps(graph, f"{name}/carry", y, index, rank=4)
+    started = graph.node("Greater", [count, graph.int64s(0, f"{name}/none")],
+                         f"{name}/started")
+    started = _unsqueezed(graph, f"{name}/started", started, [2, 3])
+    first = _unsqueezed(graph, f"{name}/h0", initial_h, [1, 2]) if initial_h else \
+        graph.scalar(0, f"{name}/h0")
+    return graph.node("Where", [started, y, first], f"{name}/sequence")
+
+
+def _zeroed_last(graph, name, output, mask, backwards):
+    """The last output (batch, 1, u) 0 where the last step processed is masked
+    (``zero_output_for_mask``, as Keras)."""
+    step = [0, 1] if backwards else [-1, INT64_MAX]
+    last = graph.node("Slice", [mask, graph.int64s([step[0]], f"{name}/last_step"),
+                                graph.int64s([step[1]], f"{name}/last_end"),
+                                graph.int64s([1], f"{name}/steps_axis")], f"{name}/last_real")
+    keep = _unsqueezed(graph, f"{name}/last_keep", last, [2])
+    return graph.node("Where", [keep, output, graph.scalar(0, f"{name}/zero_output")],
+                      f"{name}/last")
 
 
 def _merged(graph, name, y, axis, merge_mode):

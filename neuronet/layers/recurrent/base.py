@@ -35,10 +35,13 @@ class RNN(Layer):
         go_backwards: process the steps last to first (outputs in that order).
         stateful: each call starts from the last call's final states (same batch size);
             ``reset_states()`` sets them back to zeros.
+        zero_output_for_mask: a masked step outputs 0; by default (Keras') it outputs
+            the h it carries (the last unmasked step's). The last output is the last
+            step's, so with True it is 0 where that step is masked (Keras).
 
     Call: ``layer(x, training=False, mask=None, initial_state=None)``: x (batch, steps,
     features); mask (batch, steps) booleans, False steps skipped (state carried, output
-    0); initial_state a list of (batch, units) arrays.
+    as ``zero_output_for_mask`` says); initial_state a list of (batch, units) arrays.
     """
 
     cell = None  # 'simple_rnn', 'lstm', 'gru'
@@ -51,7 +54,7 @@ class RNN(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, **kwargs):
+                 stateful=False, zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(units, (int, xp.integer)) or units < 1:
             raise ValueError(f"{self.describe()} expects a positive int of units, got {units!r}")
@@ -73,6 +76,7 @@ class RNN(Layer):
         self._rng = random.generator(seed)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.stateful = bool(go_backwards), bool(stateful)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None  # the last final states of a stateful layer (arrays)
 
     # --- weights -------------------------------------------------------------------
@@ -149,7 +153,8 @@ class RNN(Layer):
             initial_state=initial_state, mask=_mask_array(mask), go_backwards=self.go_backwards,
             return_sequences=self.return_sequences, activation=_fast_name(self.activation),
             recurrent_activation=_fast_name(self.recurrent_activation),
-            recurrent_mask=recurrent_mask, **self.cell_options())
+            recurrent_mask=recurrent_mask, zero_output_for_mask=self.zero_output_for_mask,
+            **self.cell_options())
         if self.stateful:
             self.states = [s.data.copy() for s in states]
         return [output, *states] if self.return_state else output
@@ -203,7 +208,7 @@ class RNN(Layer):
                   "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                   "seed": self.seed, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
-                  "stateful": self.stateful}
+                  "stateful": self.stateful, "zero_output_for_mask": self.zero_output_for_mask}
         if self.gates > 1:
             config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         return config

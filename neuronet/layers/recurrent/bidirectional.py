@@ -14,7 +14,9 @@ class Bidirectional(Layer):
 
     The backward layer is a copy of ``layer``'s config with ``go_backwards`` flipped
     (or ``backward_layer``); with ``return_sequences`` its outputs are reversed back, so
-    step t of both halves belongs to input step t.
+    step t of both halves belongs to input step t. As Keras, both layers'
+    ``zero_output_for_mask`` is set to ``return_sequences``: a masked step's outputs are 0
+    (the carried h would be a different step's in each half).
 
     Args:
         layer: a SimpleRNN, LSTM or GRU (unbuilt).
@@ -49,6 +51,8 @@ class Bidirectional(Layer):
                 {**config, "name": f"backward_{name}", "go_backwards": not config["go_backwards"]})
         self.backward_layer = backward_layer
         self._check_pair(layer, backward_layer)
+        for half in (self.forward_layer, self.backward_layer):
+            half.zero_output_for_mask = half.return_sequences
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
 
     def _check_pair(self, forward, backward):

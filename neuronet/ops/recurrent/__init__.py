@@ -7,6 +7,7 @@ loop written with the differentiable ops. Activations named 'tanh', 'sigmoid', '
 or 'linear' take the fast op (recurrent dropout too); any other callable the reference.
 """
 from neuronet.ops._utils import as_tensor, check_weight_dtypes, same_dtype
+from neuronet.ops.elementwise import where
 from neuronet.ops.recurrent import cells
 from neuronet.ops.recurrent.loop import Recurrent
 from neuronet.ops.recurrent.reference import rnn_reference
@@ -20,7 +21,7 @@ STATES = {"simple_rnn": 1, "lstm": 2, "gru": 1}
 def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=None,
         go_backwards=False, return_sequences=True, activation="tanh",
         recurrent_activation="sigmoid", reset_after=True, recurrent_mask=None,
-        reference=False):
+        zero_output_for_mask=False, reference=False):
     """Run a recurrent cell over the steps of ``x``; Keras' weight layouts and gate orders.
 
     SimpleRNN:  h_t = act(x_t W + b + h_{t-1} R).
@@ -38,13 +39,17 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         bias: (G*u,), or (2, 3u) for a GRU with reset_after (input, recurrent); or None.
         initial_state: list of (N, u) Tensors (h, and c for an LSTM); None: zeros.
         mask: (N, T) booleans; on a False step the states are carried through and the
-            output is 0.
+            output is the carried h (that of the step before), or 0 with
+            ``zero_output_for_mask``.
         go_backwards: process the steps last to first; outputs come in that order.
         return_sequences: outputs of every step (N, T, u), else the last one (N, u).
         activation, recurrent_activation: names ('tanh', 'sigmoid', 'relu', 'linear')
             or callables on Tensors (these run the reference).
         recurrent_mask: (N, u) recurrent dropout mask, scaled: h_{t-1} * mask enters
             the products with the recurrent kernel (Keras 2's form).
+        zero_output_for_mask: masked steps output 0 (Keras' option; its default False).
+            As Keras, the last output (``return_sequences=False``) is the last step's
+            output, so it is 0 where that step is masked (h_T with the default).
         reference: run the reference even where the fast op could.
 
     Returns:
@@ -67,15 +72,19 @@ def rnn(cell, x, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
         first = [as_tensor(zeros if s is None else s) for s in states[:STATES[cell]]]
         return rnn_reference(cell, x, kernel, recurrent_kernel, bias, first, mask,
                              go_backwards, return_sequences, activation, recurrent_activation,
-                             reset_after, recurrent_mask)
+                             reset_after, recurrent_mask, zero_output_for_mask)
     options = {"reset_after": reset_after} if cell == "gru" else {}
     step = cells.CELLS[cell](activation, recurrent_activation, units, **options)
     packed = Recurrent.apply(x, kernel, recurrent_kernel, bias, *states, cell=step, mask=mask,
                              recurrent_mask=recurrent_mask, go_backwards=go_backwards,
-                             return_sequences=return_sequences)
+                             return_sequences=return_sequences,
+                             zero_output=zero_output_for_mask)
     count, first = STATES[cell], x.shape[1] if return_sequences else 0
     final = [getitem(packed, (slice(None), first + k)) for k in range(count)]
     output = getitem(packed, (slice(None), slice(0, first))) if return_sequences else final[0]
+    if zero_output_for_mask and mask is not None and not return_sequences:
+        last = mask[:, :1] if go_backwards else mask[:, -1:]
+        output = where(last, output, 0.0)
     return output, final
 
 

@@ -4,8 +4,8 @@ Forward: the input side of every step in one batched product, ``a[t] = W^T x_t +
 (the bias a column of the kernel against a row of ones), then one step per time step
 (``cells.*.step``: one small product ``R^T h`` and the gates, in place in ``a[t]``).
 Inside, arrays are feature-major, (steps, features or gates, batch) (see ``cells``).
-On a masked step the state is carried through unchanged and the step's output is 0
-(Keras).
+On a masked step the state is carried through unchanged and the step's output is the
+carried h (Keras' default), or 0 with ``zero_output`` (``zero_output_for_mask=True``).
 
 Backward walks the steps in reverse (backprop through time), each ``step_back``
 turning the gradient of h_t (and c_t) into the pre-activation gradients ``da[t]`` and
@@ -26,15 +26,18 @@ class Recurrent(Function):
     (2, G*u) (input and recurrent bias: GRU with reset_after) or None, initial h (N, u)
     and c (N, u) or None. Output, packed in one array (N, T + S, u) with
     ``return_sequences`` (the T outputs then the S final states) or (N, S, u).
-    ``recurrent_mask``: (N, u) recurrent dropout mask, scaled, or None."""
+    ``recurrent_mask``: (N, u) recurrent dropout mask, scaled, or None.
+    ``zero_output``: a masked step outputs 0, else the h it carries through."""
 
     def forward(self, x, kernel, recurrent_kernel, bias, h0, c0, cell, mask, recurrent_mask,
-                go_backwards, return_sequences):
+                go_backwards, return_sequences, zero_output=False):
         batch, steps, _ = x.shape
         self.cell, self.go_backwards, self.return_sequences = cell, go_backwards, return_sequences
         self.bias_shape = None if bias is None else bias.shape
         xt = _feature_major(x, go_backwards, ones=bias is not None)
         keep = None if mask is None else _feature_major(mask[..., None], go_backwards)
+        # the outputs' mask: multiplies the outputs (zero_output), else None (they are h)
+        self.zeroing = keep if zero_output else None
         cell.mask = None if recurrent_mask is None else xp.ascontiguousarray(recurrent_mask.T)
         w = cell.weights(kernel, recurrent_kernel, bias)
         history = any(self.needs_input_grad)
@@ -54,7 +57,7 @@ class Recurrent(Function):
         if history:
             self.save_for_backward(xt, w, a, states, keep)
         finals = [s[steps % len(s)] for s in states]
-        return _packed(states[0][1:] if return_sequences else None, finals, keep)
+        return _packed(states[0][1:] if return_sequences else None, finals, self.zeroing)
 
     def backward(self, gy):
         xt, w, a, states, keep = self.saved
@@ -68,7 +71,7 @@ class Recurrent(Function):
         for t in reversed(range(steps)):
             if g_outputs is not None:
                 xp.add(grads[0], g_outputs[t], out=grads[0],
-                       where=True if keep is None else keep[t])
+                       where=True if self.zeroing is None else self.zeroing[t])
             new = list(cell.step_back(a[t], t, w, [s[t] for s in states],
                                       [s[t + 1] for s in states], grads, da, dr))
             if keep is not None:
@@ -143,7 +146,8 @@ def _walk(xt, w, cell, states, keep, a, chunk):
 
 
 def _packed(outputs, finals, keep):
-    """(N, T + S, u): the outputs (T, u, N) (h_t, 0 on masked steps) then the S final
+    """(N, T + S, u): the outputs (T, u, N) (h_t, times ``keep`` where given: 0 on masked
+    steps) then the S final
     states (u, N); or, with no outputs, the final states only, (N, S, u)."""
     u, batch = finals[0].shape
     steps = 0 if outputs is None else len(outputs)

@@ -74,10 +74,12 @@ def _dropped(h, options):
 
 def rnn_reference(cell, x, kernel, recurrent_kernel, bias, states, mask=None,
                   go_backwards=False, return_sequences=True, activation="tanh",
-                  recurrent_activation="sigmoid", reset_after=True, recurrent_mask=None):
+                  recurrent_activation="sigmoid", reset_after=True, recurrent_mask=None,
+                  zero_output_for_mask=False):
     """The loop over steps: on a masked step (mask[n, t] False) the states are carried
-    through and the output is 0. ``states``: the initial states (Tensors). Returns
-    (outputs (N, T, u) in the order processed, or the last output (N, u); final states)."""
+    through and the output is the carried h, or 0 with ``zero_output_for_mask`` (Keras).
+    ``states``: the initial states (Tensors). Returns (outputs (N, T, u) in the order
+    processed, or the last of them (N, u); final states)."""
     act, rec = _activation(activation), _activation(recurrent_activation)
     options = {"reset_after": reset_after, "recurrent_mask": recurrent_mask}
     steps = range(x.shape[1])
@@ -89,9 +91,9 @@ def rnn_reference(cell, x, kernel, recurrent_kernel, bias, states, mask=None,
         else:
             keep = mask[:, t:t + 1]
             new = [where(keep, n, s) for n, s in zip(new, states)]
-            outputs.append(where(keep, new[0], 0.0))
+            outputs.append(where(keep, new[0], 0.0) if zero_output_for_mask else new[0])
         states = new
-    output = stack(outputs, axis=1) if return_sequences else states[0]
+    output = stack(outputs, axis=1) if return_sequences else outputs[-1]
     return output, states
 
 
