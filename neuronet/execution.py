@@ -22,9 +22,9 @@ import contextlib
 from neuronet import activations, parallel
 from neuronet.backend import xp
 
-# The ops that split their blocks of images over neuronet's threads (``parallel.map_parts``
-# in ops/conv.py and ops/pool.py).
-SPLIT_OPS = frozenset({"conv2d", "max_pool2d", "avg_pool2d"})
+# The ops that split their work over neuronet's threads (``parallel.map_parts``): blocks
+# of images in ops/conv.py and ops/pool.py, parts of the batch in ops/recurrent/loop.py.
+SPLIT_OPS = frozenset({"conv2d", "max_pool2d", "avg_pool2d", "rnn"})
 # Activations that commute with the maximum, so a max-pool may run before them.
 _COMMUTE_WITH_MAX = (activations.get("relu"), activations.get("linear"))
 

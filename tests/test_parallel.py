@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from harness import assert_close
 import neuronet as nn
 from neuronet import layers, ops, parallel
+from neuronet.ops.recurrent import loop
 
 
 @pytest.fixture
@@ -125,6 +126,43 @@ def test_conv_and_pool_give_the_same_results_with_any_thread_count(threads, rng)
     for other in results[1:]:
         for mine, theirs in zip(other, results[0]):
             assert_close(mine, theirs, 1e-13)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_recurrent_op_splits_the_batch_and_gives_the_same_results_with_any_thread_count(
+        cell, threads, rng):
+    """Batch 50 in 1, 2 and 3 parts of >= 16 sequences (a mask and recurrent dropout
+    too): outputs, input and state gradients equal; weight gradients are partial sums
+    in another order, so equal to rounding."""
+    gates, units = {"lstm": 4, "gru": 3}[cell], 5
+    x, gy = rng.standard_normal((50, 7, 4)), rng.standard_normal((50, 7 + 2, units))
+    weights = [rng.standard_normal((4, gates * units)),
+               rng.standard_normal((units, gates * units)),
+               rng.standard_normal((2, 3 * units) if cell == "gru" else 4 * units)]
+    mask = rng.random((50, 7)) > 0.3
+    dropout = (rng.random((50, units)) > 0.4) / 0.6
+    seen, results = [], []
+    for count in (1, 2, 3):
+        threads(count)
+        tensors = [nn.tensor(a, dtype="float64", requires_grad=True) for a in [x] + weights]
+        h0 = nn.tensor(np.ones((50, units)), dtype="float64", requires_grad=True)
+        states = [h0, None] if cell == "lstm" else [h0]
+        output, final = ops.rnn(cell, *tensors, initial_state=states, mask=mask,
+                                recurrent_mask=dropout)
+        y = ops.concatenate([output, ops.stack([final[0], final[-1]], axis=1)], axis=1)
+        y.backward(gy)
+        seen.append(len(loop._batch_parts(50)))
+        results.append([y.numpy(), h0.grad.numpy()] + [t.grad.numpy() for t in tensors])
+    assert seen == [1, 2, 3]
+    for other in results[1:]:
+        for mine, theirs in zip(other, results[0]):
+            assert_close(mine, theirs, 1e-12)
+
+
+def test_a_recurrent_model_holds_blas():
+    model = nn.Sequential([layers.Input((5, 3)), layers.Bidirectional(layers.GRU(4)),
+                           layers.Dense(2)])
+    assert model.execution_plan.holds_blas
 
 
 class _Probe(layers.Layer):

@@ -112,6 +112,7 @@ class Weights:
 
     def __init__(self, kernel, recurrent_kernel, bias, order, scale, recurrent_bias=None):
         self.order, self.kernel, self.recurrent_kernel = order, kernel, recurrent_kernel
+        self.has_bias = bias is not None
         columns = [kernel.T]
         if bias is not None:
             folded = bias if recurrent_bias is None else _folded(bias, recurrent_bias)
