@@ -20,7 +20,8 @@ from neuronet.io.keras.layers import ACTIVATIONS
 from neuronet.io.keras.naming import container_names, snake_case
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures" / "keras"
-MODELS = ["dense", "cnn", "functional", "activations", "nested", "text", "series", "bigru"]
+MODELS = ["dense", "cnn", "functional", "activations", "nested", "text", "series", "bigru",
+          "masked", "op_mask", "ops"]
 
 
 def expected(name):

@@ -100,6 +100,16 @@ def test_a_symbolic_mask_given_in_a_layer_graph_reaches_the_call():
         NoMasking()(inputs, mask=_steps_mask(inputs))
 
 
+def test_an_op_ends_the_mask_without_a_warning_as_keras_ops():
+    x, _ = _data()
+    inputs = nn.Input((4, 3))
+    model = nn.Model(inputs, MakesMask()(inputs) * 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = model(x)
+    assert masks.get_mask(y) is None
+
+
 def test_a_layer_graph_mask_travels_in_the_config_as_keras_writes_it():
     x, expected = _data()
     x[..., 1:] = np.random.default_rng(3).normal(size=(2, 4, 2))
