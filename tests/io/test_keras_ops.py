@@ -83,6 +83,16 @@ def test_op_layers_and_masks_neuronet_does_not_read_are_refused(tmp_path, change
         neuronet.models.load_keras(with_config(tmp_path, change, "op_mask"))
 
 
+def test_sizes_too_large_for_memory_are_one_clear_error(tmp_path):
+    """An op layer works out its output shape on zeros of its input's shape: an input of
+    2**40 values per example makes that allocation fail, which is reported as such."""
+    def huge(config):
+        named(config, "ids")["config"].update(batch_shape=[None, 2 ** 40])
+
+    with pytest.raises(KerasFileError, match="larger than this machine's memory"):
+        neuronet.models.load_keras(with_config(tmp_path, huge, "op_mask"))
+
+
 def test_an_op_option_neuronet_lacks_must_keep_keras_default(tmp_path):
     def initial(config):
         named(config, "max_1")["config"].update(initial=1.0)

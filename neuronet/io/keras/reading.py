@@ -48,6 +48,9 @@ def load_keras(path):
         return model
     except KerasFileError as error:
         raise KerasFileError(f"Keras file {path!r}: {error}") from None
+    except MemoryError as error:  # sizes in the config (an input's, a layer's) too large
+        raise KerasFileError(f"Keras file {path!r} describes a model larger than this "
+                             f"machine's memory ({error})") from None
     except _READ_ERRORS as error:
         raise KerasFileError(f"Keras file {path!r} is truncated, corrupted or not a Keras 3 "
                              f"file ({type(error).__name__}: {error})") from None
