@@ -80,9 +80,8 @@ def _arguments(node, where):
 
 
 def _options(class_name, config, where):
-    kwargs = {}
+    kwargs, fixed = {}, FIXED.get(class_name, {})
     for key, value in config.items():
-        fixed = FIXED.get(class_name, {})
         if key in OPTIONS[class_name]:
             kwargs[OPTIONS[class_name][key]] = _option(key, value, where)
         elif key in fixed:

@@ -12,6 +12,7 @@ OnnxExportError naming the layer and the op.
 import inspect
 
 import numpy
+from onnx import helper
 
 from neuronet import ops
 from neuronet.io.onnx.graph import NHWC, Value
@@ -75,8 +76,6 @@ def _neuronet_dtype(graph, layer, inputs):
 
 
 def _onnx_type(dtype):
-    from onnx import helper
-
     return helper.np_dtype_to_tensor_dtype(numpy.dtype(dtype))
 
 
