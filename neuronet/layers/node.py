@@ -3,7 +3,8 @@
 A ``SymbolicTensor`` stands for the data that will flow through a functional model:
 a shape (None for the batch and for sizes known only at call time), a dtype and the
 ``Node`` that made it. Calling a layer on symbolic tensors computes nothing: it
-builds the layer for their shapes, records a ``Node(layer, arguments, outputs)`` and
+builds the layer for their shapes, records a ``Node(layer, arguments, outputs, mask)``
+(``mask``: a symbolic tensor given as ``mask=``, Keras' explicit mask, or None) and
 returns new symbolic tensors of ``layer.compute_output_shape``. A functional model
 is the list of nodes between its inputs and its outputs (neuronet.models.functional).
 
@@ -96,13 +97,16 @@ class Node:
     Attributes:
         layer: the layer called.
         arguments: what it was called on, as it was passed (a tensor, list or dict).
+        mask: the symbolic tensor (or list) given as ``mask=``, None when none was.
         outputs: what it returned (a tensor, list or dict of SymbolicTensors).
-        inputs, output_tensors: the same, flattened.
+        inputs: the tensors it reads: the arguments', then the mask's (flattened).
+        output_tensors: the outputs, flattened.
     """
 
-    def __init__(self, layer, arguments, outputs):
-        self.layer, self.arguments, self.outputs = layer, arguments, outputs
-        self.inputs = flatten(arguments)
+    def __init__(self, layer, arguments, outputs, mask=None):
+        self.layer, self.arguments, self.outputs, self.mask = layer, arguments, outputs, mask
+        self._argument_count = len(flatten(arguments))
+        self.inputs = flatten(arguments) + (flatten(mask) if mask is not None else [])
         self.output_tensors = flatten(outputs)
         inbound_nodes(layer).append(self)
 
@@ -113,8 +117,15 @@ class Node:
 
     def run(self, values, training=False):
         """The layer called on data: ``values`` (one per tensor of ``inputs``) placed as the
-        arguments were; its outputs flattened."""
-        return flatten(self.layer(pack_like(self.arguments, values), training=training))
+        arguments and the mask were; its outputs flattened."""
+        arguments, mask = self.split(values)
+        mask = pack_like(self.mask, mask) if self.mask is not None else None
+        return flatten(self.layer(pack_like(self.arguments, arguments), training=training,
+                                  mask=mask))
+
+    def split(self, values):
+        """(the arguments' values, the mask's values) of ``values``, one per ``inputs``."""
+        return values[:self._argument_count], values[self._argument_count:]
 
     def __repr__(self):
         return f"<Node {self.layer.describe()} on {[t.name for t in self.inputs]}>"
@@ -202,11 +213,11 @@ def is_symbolic(structure):
     return any(isinstance(leaf, SymbolicTensor) for leaf in flatten(structure))
 
 
-def call_symbolic(layer, arguments):
-    """Record ``layer`` called on symbolic ``arguments``: build the layer for their shapes
-    (checking them as a call on data would), and return symbolic outputs of
-    ``compute_output_shape`` made by a new Node."""
-    leaves = flatten(arguments)
+def call_symbolic(layer, arguments, mask=None):
+    """Record ``layer`` called on symbolic ``arguments`` (and ``mask``, symbolic or None):
+    build the layer for their shapes (checking them as a call on data would), and return
+    symbolic outputs of ``compute_output_shape`` made by a new Node."""
+    leaves = flatten(arguments) + (flatten(mask) if mask is not None else [])
     if not all(isinstance(leaf, SymbolicTensor) for leaf in leaves):
         kinds = sorted({type(leaf).__name__ for leaf in leaves})
         raise TypeError(f"{layer.describe()} was called on symbolic tensors mixed with data "
@@ -216,7 +227,7 @@ def call_symbolic(layer, arguments):
     shapes = map_structure(lambda tensor: tensor.shape, arguments)
     output_shapes = layer.compute_output_shape(shapes)
     outputs = map_shapes(lambda shape: SymbolicTensor(shape, layer.dtype), output_shapes)
-    node = Node(layer, arguments, outputs)
+    node = Node(layer, arguments, outputs, mask)
     for index, tensor in enumerate(node.output_tensors):
         tensor.node, tensor.index = node, index
     return outputs

@@ -61,6 +61,10 @@ class OpLayer(Layer):
         name, dtype: as for any Layer (the name defaults to the op's).
     """
 
+    # An op reads no mask and its output carries none, as Keras' ops: a masked input's
+    # mask ends here without the warning of a layer that should have passed it on.
+    supports_masking = True
+
     def __init__(self, op, args=(), kwargs=None, name=None, dtype=None, **kw):
         if op not in SYMBOLIC_OPS:
             raise ValueError(f"OpLayer: {op!r} is not an op a layer graph can record; known: "
@@ -76,6 +80,9 @@ class OpLayer(Layer):
 
     def call(self, inputs):
         return getattr(ops, self.op)(*_fill(self.args, inputs), **_fill(self.kwargs, inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_shape(self, input_shape):
         """Found by running the op on zeros, twice: with each unknown size (None) as 2,

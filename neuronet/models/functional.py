@@ -207,7 +207,8 @@ class Functional(Model):
         for node in self._nodes:
             if not node.inputs:
                 continue
-            arguments = graph.pack_like(node.arguments, [known[id(t)] for t in node.inputs])
+            shapes, _ = node.split([known[id(t)] for t in node.inputs])
+            arguments = graph.pack_like(node.arguments, shapes)
             produced = graph.flatten_shapes(node.layer.compute_output_shape(arguments))
             known.update(zip([id(t) for t in node.output_tensors], produced))
         return graph.pack_like(self._output_structure,
@@ -221,20 +222,25 @@ class Functional(Model):
     def get_config(self):
         """Keras' functional config: 'layers' (each serialized, with its 'name' and its
         'inbound_nodes': the tensors each call received, as [layer, node, tensor]
-        histories), 'input_layers' and 'output_layers' (histories in the form the inputs
-        and outputs were given); JSON-able."""
+        histories, a ``mask=`` among the call's 'kwargs'), 'input_layers' and
+        'output_layers' (histories in the form the inputs and outputs were given);
+        JSON-able."""
         own = self._node_ids
         described = []
         for layer in self._layers:
             nodes = [n for n in graph.inbound_nodes(layer) if id(n) in own]
             described.append({**layers_module.serialize(layer), "name": layer.name,
-                              "inbound_nodes": [{"args": [self._encode(node.arguments)],
-                                                 "kwargs": {}}
+                              "inbound_nodes": [self._encode_node(node)
                                                 for node in nodes if node.inputs]})
         return {"name": self.name, "dtype": self.dtype, "trainable": self._trainable,
                 "layers": described,
                 "input_layers": self._histories(self._input_structure),
                 "output_layers": self._histories(self._output_structure)}
+
+    def _encode_node(self, node):
+        """A call as Keras writes it: {'args': [the inputs], 'kwargs': {'mask': ...}}."""
+        kwargs = {"mask": self._encode(node.mask)} if node.mask is not None else {}
+        return {"args": [self._encode(node.arguments)], "kwargs": kwargs}
 
     def _history(self, tensor):
         return [tensor.name, self.node_index(tensor.node), tensor.index]
@@ -265,7 +271,8 @@ class Functional(Model):
             if isinstance(layer, InputLayer):
                 made[(description["name"], 0)] = [layer.output]
             for index, inbound in enumerate(description.get("inbound_nodes", [])):
-                pending.append((layer, description["name"], index, inbound["args"][0]))
+                mask = (inbound.get("kwargs") or {}).get("mask")
+                pending.append((layer, description["name"], index, inbound["args"][0], mask))
         while pending:
             ready = [item for item in pending if _can_call(item, made)]
             if not ready:
@@ -273,8 +280,9 @@ class Functional(Model):
                                  f"of {sorted({item[1] for item in pending})} name layers or "
                                  "calls that are not in the config")
             for item in ready:
-                layer, name, index, arguments = item
-                outputs = layer(_decode(arguments, made))
+                layer, name, index, arguments, mask = item
+                mask = _decode(mask, made) if mask is not None else None
+                outputs = layer(_decode(arguments, made), mask=mask)
                 made[(name, index)] = graph.flatten(outputs)
                 pending.remove(item)
         return cls(_decode_histories(config["input_layers"], made),
@@ -385,9 +393,10 @@ def _encoded_tensors(arguments):
 
 
 def _can_call(item, made):
-    layer, name, index, arguments = item
+    layer, name, index, arguments, mask = item
     earlier_done = index == 0 or (name, index - 1) in made
-    return earlier_done and all(_key(t) in made for t in _encoded_tensors(arguments))
+    read = _encoded_tensors(arguments) + (_encoded_tensors(mask) if mask is not None else [])
+    return earlier_done and all(_key(t) in made for t in read)
 
 
 def _key(encoded):

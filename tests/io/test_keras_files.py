@@ -20,7 +20,8 @@ from neuronet.io.keras.layers import ACTIVATIONS
 from neuronet.io.keras.naming import container_names, snake_case
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures" / "keras"
-MODELS = ["dense", "cnn", "functional", "activations", "nested", "text", "series", "bigru"]
+MODELS = ["dense", "cnn", "functional", "activations", "nested", "text", "series", "bigru",
+          "masked", "op_mask", "ops"]
 
 
 def expected(name):
@@ -201,7 +202,7 @@ def test_not_a_zip_or_not_a_file(tmp_path):
 
 # --- fuzz ----------------------------------------------------------------------------------
 FUZZ = r'''
-import io, sys, zipfile, numpy
+import io, json, sys, zipfile, numpy
 import neuronet
 from neuronet.io.keras import KerasFileError
 
@@ -235,6 +236,27 @@ cases += [zipped({"model.weights.h5": flipped(h5, int(rng.integers(1, 6)))}) for
 cases += [zipped({"model.weights.h5": h5[:n]}) for n in range(0, len(h5), len(h5) // 10)]
 config = contents["config.json"]
 cases += [zipped({"config.json": flipped(config, 1)}) for _ in range(30)]
+# Valid JSON of a wrong structure: one value anywhere in the config (an option, a node's
+# argument, a keras_history, a mask=) replaced by a value of another kind.
+ODD = [None, -1, 0, 2.5, "x", [], {}, [0], ["x", 0, 0], True,
+       {"class_name": "__keras_tensor__", "config": {}}]
+
+
+def replaced_once(text):
+    tree, spots = json.loads(text), []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for key, value in (node.items() if isinstance(node, dict) else enumerate(node)):
+            spots.append((node, key))
+            if isinstance(value, (dict, list)):
+                stack.append(value)
+    node, key = spots[rng.integers(len(spots))]
+    node[key] = ODD[rng.integers(len(ODD))]
+    return json.dumps(tree).encode()
+
+
+cases += [zipped({"config.json": replaced_once(config)}) for _ in range(80)]
 loaded = refused = 0
 for index, case in enumerate(cases):
     path = f"{folder}/case{index}.keras"
@@ -249,7 +271,7 @@ print(f"{len(cases)} cases: {loaded} loaded, {refused} refused")
 '''
 
 
-@pytest.mark.parametrize("name", ["dense", "functional"])
+@pytest.mark.parametrize("name", ["dense", "functional", "text", "bigru", "masked", "op_mask"])
 def test_fuzzed_files_fail_with_one_clear_error(tmp_path, name):
     """Truncations and byte flips of a fixture, in a child process so that a crash or a
     hang of the HDF5 library would fail the test instead of the suite. Every case either

@@ -176,9 +176,6 @@ def test_merge_layer_layouts_need_no_transposes_between_convs():
 REFUSED = {layers.Lambda}  # Python code: no graph can hold it
 STRUCTURAL = {layers.InputLayer}  # the graph's inputs
 BASES = {layers.RNN}  # SimpleRNN, LSTM and GRU's base: no layer of its own
-# ops on symbolic tensors (x + y, ops.square(x)): one converter per op of neuronet.ops is
-# yet to be written; until then the export names the layer in its error
-NOT_YET = {layers.OpLayer}
 
 
 def test_every_layer_class_of_neuronet_layers_has_a_converter():
@@ -189,16 +186,17 @@ def test_every_layer_class_of_neuronet_layers_has_a_converter():
     classes = {obj for obj in vars(layers).values()
                if isinstance(obj, type) and issubclass(obj, layers.Layer) and obj is not
                layers.Layer}
-    assert sorted(cls.__name__ for cls in classes - REFUSED - STRUCTURAL - BASES - NOT_YET
+    assert sorted(cls.__name__ for cls in classes - REFUSED - STRUCTURAL - BASES
                   - set(CONVERTERS)) == []
 
 
 def test_the_cases_cover_every_converter():
     """Here and in test_onnx_sequences.py (whose Embedding tests need ids)."""
     from neuronet.io.onnx import CONVERTERS
+    from test_onnx_ops import OPS
     from test_onnx_sequences import SEQUENCES
 
-    covered = {type(layer) for build in [*CASES.values(), *MERGES.values(), *SEQUENCES.values()]
-               for layer in build().layers} | {layers.Embedding}
+    builds = [*CASES.values(), *MERGES.values(), *SEQUENCES.values(), *OPS.values()]
+    covered = {type(layer) for build in builds for layer in build().layers} | {layers.Embedding}
     nested = {Sequential, Functional}  # models as layers: test_onnx_models.py
     assert sorted(cls.__name__ for cls in set(CONVERTERS) - covered - nested) == []

@@ -83,6 +83,49 @@ def test_an_explicit_mask_wins_and_a_call_without_mask_refuses_one():
         NoMasking()(x, mask=given)
 
 
+def _steps_mask(inputs):
+    """The (batch, steps) mask of the steps whose first feature is not 0, as graph ops."""
+    return nn.ops.not_equal(inputs[:, :, 0], 0.0)
+
+
+def test_a_symbolic_mask_given_in_a_layer_graph_reaches_the_call():
+    x, expected = _data()
+    inputs = nn.Input((4, 3))
+    recorder = Records()
+    model = nn.Model(inputs, recorder(layers.Dense(3)(inputs), mask=_steps_mask(inputs)))
+    model(x)
+    np.testing.assert_array_equal(recorder.received, expected)
+    assert masks.get_mask(model(x)) is not None
+    with pytest.raises(TypeError, match="NoMasking 'no_masking.*' was given mask="):
+        NoMasking()(inputs, mask=_steps_mask(inputs))
+
+
+def test_an_op_ends_the_mask_without_a_warning_as_keras_ops():
+    x, _ = _data()
+    inputs = nn.Input((4, 3))
+    model = nn.Model(inputs, MakesMask()(inputs) * 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = model(x)
+    assert masks.get_mask(y) is None
+
+
+def test_a_layer_graph_mask_travels_in_the_config_as_keras_writes_it():
+    x, expected = _data()
+    x[..., 1:] = np.random.default_rng(3).normal(size=(2, 4, 2))
+    inputs = nn.Input((4, 3))
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = nn.Model(inputs, lstm(inputs, mask=_steps_mask(inputs)))
+    np.testing.assert_allclose(model.predict(x), lstm(x, mask=expected).data, atol=1e-6)
+    config = model.get_config()
+    node = next(entry for entry in config["layers"] if entry["name"] == lstm.name)
+    history = node["inbound_nodes"][0]["kwargs"]["mask"]["config"]["keras_history"]
+    assert history[0].startswith("not_equal")
+    again = nn.models.Functional.from_config(config)
+    again.set_weights(model.get_weights())
+    np.testing.assert_allclose(again.predict(x), model.predict(x), atol=1e-6)
+
+
 class TwoLayers(nn.Model):
     def __init__(self):
         super().__init__(dtype="float64")

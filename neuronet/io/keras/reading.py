@@ -6,10 +6,12 @@ layer) and ``model.weights.h5`` (HDF5: the weights of the layer that Keras names
 ``layers/<snake_case class name>[_<k>]``, the k-th layer of that class in the model's
 ``layers`` order, as ``vars/0``, ``vars/1``, ... in the layer's ``weights`` order).
 
-The file is data: only the layer classes in ``neuronet.io.keras.layers.SPEC`` are built,
-from their arguments; a Lambda layer, a custom object (``registered_name``) or any module
-outside Keras is refused, and nothing in the file is imported or executed. Every failure
-is one ``KerasFileError`` (a ValueError) naming the file and what is wrong.
+The file is data: only the layer classes in ``neuronet.io.keras.layers.SPEC`` and the
+Keras ops of ``neuronet.io.keras.ops.OPTIONS`` (as OpLayers) are built, from their
+arguments, and a call's ``mask=`` (a Keras tensor) is passed on as Keras does; a Lambda
+layer, a custom object (``registered_name``) or any module outside Keras is refused, and
+nothing in the file is imported or executed. Every failure is one ``KerasFileError`` (a
+ValueError) naming the file and what is wrong.
 """
 import io
 import json
@@ -21,6 +23,7 @@ from neuronet import layers as nn_layers
 from neuronet.io.keras.errors import KerasFileError
 from neuronet.io.keras.layers import dtype_of, to_neuronet, weight_groups
 from neuronet.io.keras.naming import MEMBERS, container_names
+from neuronet.io.keras.ops import is_op_layer, op_layer
 
 CONFIG_LIMIT = 64 * 1024 * 1024
 WEIGHTS_LIMIT = 4 * 1024 * 1024 * 1024
@@ -45,6 +48,9 @@ def load_keras(path):
         return model
     except KerasFileError as error:
         raise KerasFileError(f"Keras file {path!r}: {error}") from None
+    except MemoryError as error:  # sizes in the config (an input's, a layer's) too large
+        raise KerasFileError(f"Keras file {path!r} describes a model larger than this "
+                             f"machine's memory ({error})") from None
     except _READ_ERRORS as error:
         raise KerasFileError(f"Keras file {path!r} is truncated, corrupted or not a Keras 3 "
                              f"file ({type(error).__name__}: {error})") from None
@@ -171,29 +177,44 @@ def _functional(config, where):
     for description in _list(config, "layers", where):
         class_name, layer_config = _check_keras_object(description, where)
         name = description.get("name", layer_config.get("name"))
+        nodes = description.get("inbound_nodes") or []
         if class_name == "InputLayer":
             made[(name, 0)] = [_input(layer_config, f"{where}, input {name!r}")]
             tree.append((class_name, None, None))
             continue
+        if is_op_layer(description):  # not in Keras' model.layers: no place in the tree
+            layer, tensors = op_layer(class_name, layer_config, nodes,
+                                      f"{where}, op layer {name!r}")
+            pending.append((layer, name, 0, tensors, None))
+            continue
         layer, subtree = _layer(description, where)
         tree.append((class_name, layer, subtree))
-        for index, node in enumerate(description.get("inbound_nodes") or []):
-            pending.append((layer, name, index, node))
+        for index, node in enumerate(nodes):
+            pending.append((layer, name, index, *_call(node, where)))
     while pending:
-        ready = [item for item in pending if _resolvable(item[3], made, where)]
+        ready = [item for item in pending if _resolvable(item, made)]
         if not ready:
             raise KerasFileError(f"{where}: the inbound nodes of "
                                  f"{sorted({str(item[1]) for item in pending})} name layers or "
                                  "calls that are not in the config")
         for item in ready:
-            layer, name, index, node = item
-            outputs = layer(_decode(node["args"][0], made))
-            made[(name, index)] = list(outputs) if isinstance(outputs, (list, tuple)) \
-                else [outputs]
+            made[item[1], item[2]] = _called(item, made, where)
             pending.remove(item)
     inputs = _histories(config.get("input_layers"), made, where)
     outputs = _histories(config.get("output_layers"), made, where)
     return nn_layers.get("Functional")(inputs, outputs, name=config.get("name")), tree
+
+
+def _called(item, made, where):
+    """The outputs (a list) of a pending layer call, on the symbolic tensors it reads."""
+    layer, name, _, arguments, mask = item
+    mask = _decode(mask, made) if mask is not None else None
+    try:
+        outputs = layer(_decode(arguments, made), mask=mask)
+    except (TypeError, ValueError) as error:
+        raise KerasFileError(f"{where}, layer {name!r}: its call does not fit the tensors "
+                             f"it reads: {error}") from None
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
 def _list(config, key, where):
@@ -203,15 +224,29 @@ def _list(config, key, where):
     return value
 
 
-def _resolvable(node, made, where):
+def _call(node, where):
+    """(the inputs, the mask or None) of an inbound node {'args': [inputs], 'kwargs': {}};
+    among the kwargs Keras writes ``mask`` (a Keras tensor) and ``training`` (which the
+    model's own mode overrides, as in Keras)."""
     if not isinstance(node, dict) or not isinstance(node.get("args"), list) or \
-            len(node["args"]) != 1:
+            len(node["args"]) != 1 or not isinstance(node.get("kwargs") or {}, dict):
         raise KerasFileError(f"{where}: an inbound node must be {{'args': [inputs], "
                              f"'kwargs': {{}}}}, got {str(node)[:80]}")
-    if any(value is not None for value in (node.get("kwargs") or {}).values()):
+    kwargs = dict(node.get("kwargs") or {})
+    mask, training = kwargs.pop("mask", None), kwargs.pop("training", None)
+    if not isinstance(training, (bool, type(None))) or \
+            any(value is not None for value in kwargs.values()):
         raise KerasFileError(f"{where}: a layer call with arguments {node['kwargs']} is not "
-                             "supported")
-    return all((history[0], history[1]) in made for history in _tensor_histories(node["args"]))
+                             "supported (neuronet reads mask= and training=)")
+    return node["args"][0], mask
+
+
+def _resolvable(item, made):
+    _, _, _, arguments, mask = item
+    histories = _tensor_histories(arguments)
+    if mask is not None:
+        histories += _tensor_histories(mask)
+    return all((history[0], history[1]) in made for history in histories)
 
 
 def _tensor_histories(value):
@@ -233,6 +268,9 @@ def _decode(value, made):
     if isinstance(value, list):
         return [_decode(item, made) for item in value]
     name, node, index = _history(value["config"]["keras_history"])
+    if not 0 <= index < len(made[(name, node)]):
+        raise KerasFileError(f"keras_history {[name, node, index]} names no output of "
+                             f"{name!r} (it has {len(made[(name, node)])})")
     return made[(name, node)][index]
 
 

@@ -12,6 +12,6 @@ except ModuleNotFoundError:
                       "pip install 'neuronet[onnx]' (or pip install onnx)") from None
 
 from neuronet.io.onnx import (activation, convolutional, core, merging, normalization,
-                              recurrent, sequence, spatial)
+                              op_layer, recurrent, sequence, spatial)
 from neuronet.io.onnx.export import DEFAULT_OPSET, export_onnx, to_onnx
 from neuronet.io.onnx.table import CONVERTERS, OnnxExportError, converts

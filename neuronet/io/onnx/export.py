@@ -131,7 +131,9 @@ def _run_functional(graph, model, inputs):
     for node in model.nodes:
         if not node.inputs:
             continue  # an InputLayer's
-        arguments = [values[id(tensor)] for tensor in node.inputs]
+        arguments, mask = node.split([values[id(tensor)] for tensor in node.inputs])
+        if mask:
+            arguments = _with_explicit_mask(graph, node, arguments, mask)
         if isinstance(node.layer, Functional) and isinstance(node.arguments, dict):
             by_name = dict(zip(node.arguments, arguments))
             arguments = [by_name[name] for name in node.layer.input_names]
@@ -139,6 +141,20 @@ def _run_functional(graph, model, inputs):
                            [tensor.shape for tensor in node.output_tensors])
         values.update(zip([id(tensor) for tensor in node.output_tensors], produced))
     return [values[id(tensor)] for tensor in model.outputs]
+
+
+def _with_explicit_mask(graph, node, arguments, mask):
+    """The arguments, the first carrying the node's ``mask=`` (as booleans) in place of the
+    mask it carries, as neuronet's call takes an explicit mask over the carried one."""
+    if len(mask) != 1 or mask[0].rank != 2:
+        raise OnnxExportError(f"ONNX export: {node.layer.describe()} is given mask= of "
+                              f"{len(mask)} tensors of shapes {[m.shape for m in mask]}; the "
+                              "export passes on one (batch, steps) mask")
+    name = mask[0].name
+    if mask[0].dtype != numpy.dtype(bool):
+        name = graph.node("Cast", [name], f"{node.layer.name}/mask", to=onnx.TensorProto.BOOL)
+    first = arguments[0]
+    return [Value(first.name, first.shape, first.layout, name, first.dtype), *arguments[1:]]
 
 
 def convert(graph, layer, inputs, output_shapes):

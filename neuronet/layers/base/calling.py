@@ -100,14 +100,17 @@ class Calling:
         tensors (an ``Input`` or a layer's output), a node of a layer graph instead
         (``neuronet.layers.node``). ``training`` reaches ``call`` when it takes it; None
         (not given): the mode of the layer call this one runs in (Keras), else False. So
-        does the mask of x (or ``mask``), and the output carries ``compute_mask``'s
-        (``neuronet.layers.masks``). Other keyword arguments go to ``call`` as given.
-        x may be a list or dict of arrays for a layer whose ``call`` takes one."""
+        does the mask of x (or ``mask``, symbolic too in a layer graph), and the output
+        carries ``compute_mask``'s (``neuronet.layers.masks``). Other keyword arguments
+        go to ``call`` as given. x may be a list or dict of arrays for a layer whose
+        ``call`` takes one."""
         if graph.is_symbolic(x):
-            if mask is not None or kwargs:
+            if kwargs:
                 raise TypeError(f"{self.describe()}: in a layer graph a call takes only its "
-                                f"inputs and training=, got {sorted(kwargs) or ['mask']}")
-            return graph.call_symbolic(self, x)
+                                f"inputs, training= and mask=, got {sorted(kwargs)}")
+            if mask is not None:
+                self._check_takes_mask()
+            return graph.call_symbolic(self, x, mask)
         if training is None:
             training = bool(_call_mode.training)
         outer, _call_mode.training = _call_mode.training, training
@@ -133,9 +136,12 @@ class Calling:
         return self.call(x, **kwargs)
 
     def _explicit_mask(self, mask):
+        self._check_takes_mask()
+        return masks.as_mask(mask)
+
+    def _check_takes_mask(self):
         if not _call_accepts(type(self), "mask"):
             raise TypeError(f"{self.describe()} was given mask=, but its call takes no mask")
-        return masks.as_mask(mask)
 
     def compute_mask(self, inputs, mask=None):
         """The mask of the output for ``inputs`` carrying ``mask`` (Keras' method; used

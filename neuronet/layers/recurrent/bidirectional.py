@@ -76,9 +76,11 @@ class Bidirectional(Layer):
         if initial_state is not None:
             inputs = [inputs, *initial_state]
         if graph.is_symbolic(inputs):
-            return graph.call_symbolic(self, inputs)
+            return graph.call_symbolic(self, inputs, mask)
         if mask is None:  # Keras' convention: a mask travels on the tensor
             mask = masks.get_mask(inputs[0] if isinstance(inputs, list) else inputs)
+        else:  # given, as a layer graph's node gives it: a Tensor, maybe not boolean
+            mask = masks.as_mask(mask)
         with self._call_context():
             inputs = self._prepared_input(inputs)
             outputs = self.call(inputs, training, mask)
