@@ -30,8 +30,6 @@ class Bidirectional(Layer):
         *backward states].
     """
 
-    computes = "rnn"
-
     supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
