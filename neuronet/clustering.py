@@ -1,9 +1,11 @@
-"""Clustering in NumPy: k-means (k-means++ start), PCA, and the scores that compare a
-clustering with the true labels: cluster accuracy (Hungarian matching) and NMI.
+"""Clustering in NumPy: k-means (k-means++ start), PCA, DEC's sharpened target, and
+the scores that compare a clustering with the true labels: cluster accuracy
+(Hungarian matching) and NMI.
 
     labels, centers, inertia = kmeans(codes, 10, seed=0)
     cluster_accuracy(y_true, labels), normalized_mutual_info(y_true, labels)
     points = pca(codes, 2)
+    p = target_distribution(q)   # q: soft assignments (N, k), layers.ClusterAssignment
 
 Everything here is written out (no scikit-learn, no SciPy); the tests check each
 function against a hand-worked example, and NMI and k-means against scikit-learn.
@@ -148,6 +150,22 @@ def _augment(cost, u, v, owner, row):
         before = previous[column]
         owner[column] = owner[before]
         column = before
+
+
+def target_distribution(q):
+    """DEC's target (Xie, Girshick & Farhadi 2016, eq. 3) for soft assignments q (N, k):
+    p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'), f_j = sum_i q_ij.
+
+    Squaring sharpens each row towards its confident clusters; dividing by the soft
+    cluster size f_j keeps a large cluster from swallowing the others. Rows sum to 1.
+    """
+    q = numpy.asarray(q, dtype=numpy.float64)
+    if q.ndim != 2 or numpy.any(q < 0):
+        raise ValueError(f"target_distribution: expected non-negative soft assignments of "
+                         f"shape (N, k), got shape {q.shape}"
+                         + (" with negative entries" if q.ndim == 2 else ""))
+    weights = q ** 2 / q.sum(axis=0)
+    return weights / weights.sum(axis=1, keepdims=True)
 
 
 def contingency(y_true, y_pred):

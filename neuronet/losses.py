@@ -162,6 +162,25 @@ class SparseCategoricalCrossentropy(ProbabilisticLoss):
         return ops.softmax_cross_entropy(logits, labels, reduction="none")
 
 
+class KLDivergence(Loss):
+    """loss_i = sum_c t_ic ln(t_ic / p_ic) over the last axis: KL(T || P), Keras'
+    ``kl_divergence``.
+
+    t = clip(y_true, 1e-7, 1) and p = clip(y_pred, 1e-7, 1), as Keras (so a zero target
+    adds only 1e-7 ln(1e-7 / p) and a zero prediction stays finite); dloss_i/dp_ic =
+    -t_ic / p_ic inside the clip range. DEC's self-training fits the soft assignments
+    Q (``layers.ClusterAssignment``) to a fixed target P
+    (``neuronet.clustering.target_distribution``).
+    """
+
+    default_name = "kl_divergence"
+
+    def call(self, y_true, y_pred):
+        target = ops.clip(_float_target(self, y_true, y_pred), EPSILON, 1.0)
+        prediction = ops.clip(y_pred, EPSILON, 1.0)
+        return ops.sum(target * (ops.log(target) - ops.log(prediction)), axis=-1)
+
+
 def _weights_for(loss, sample_weight, losses):
     """``sample_weight`` as a constant Tensor that broadcasts against the per-sample
     ``losses``: shape (N,) or (N, 1) spreads over the other axes of ``losses`` (a sequence
@@ -223,6 +242,7 @@ register(MeanAbsoluteError, aliases=["mae", "mean_absolute_error"])
 register(BinaryCrossentropy, aliases=["binary_crossentropy"])
 register(CategoricalCrossentropy, aliases=["categorical_crossentropy"])
 register(SparseCategoricalCrossentropy, aliases=["sparse_categorical_crossentropy"])
+register(KLDivergence, aliases=["kl_divergence", "kld", "KLD"])
 
 
 def get(identifier):

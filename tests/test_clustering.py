@@ -122,3 +122,25 @@ def test_pca_matches_scikit_learn(rng):
     np.testing.assert_allclose(ratios, reference.explained_variance_ratio_, rtol=1e-9)
     np.testing.assert_allclose(np.abs(points), np.abs(reference.transform(x)), rtol=1e-7,
                                atol=1e-9)
+
+
+def test_target_distribution_by_hand():
+    # f = (1.4, 0.6); row 0: (0.25 / 1.4, 0.25 / 0.6) normalised = (0.3, 0.7);
+    # row 1: (0.81 / 1.4, 0.01 / 0.6) = (405 / 7, 5 / 3) / 100 -> 1215 / 1250 = 0.972
+    q = np.array([[0.5, 0.5], [0.9, 0.1]])
+    np.testing.assert_allclose(clustering.target_distribution(q), [[0.3, 0.7], [0.972, 0.028]],
+                               rtol=1e-12)
+
+
+def test_target_distribution_sharpens_rows(rng):
+    q = rng.dirichlet(np.ones(4), size=50)
+    p = clustering.target_distribution(q)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-12)
+    # sharper on average: the mean largest share grows
+    assert p.max(axis=1).mean() > q.max(axis=1).mean()
+
+
+@pytest.mark.parametrize("q", [np.ones(3), -np.ones((2, 2))])
+def test_target_distribution_refuses_what_is_not_soft_assignments(q):
+    with pytest.raises(ValueError, match="target_distribution: expected non-negative"):
+        clustering.target_distribution(q)

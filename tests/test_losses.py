@@ -320,3 +320,42 @@ def test_float32_stays_float32(name, rng):
     value = losses.get(name)(np.eye(3)[[0, 1, 2, 0]], y_pred)
     value.backward()
     assert value.dtype == y_pred.grad.dtype == np.float32
+
+
+# --- KL divergence -------------------------------------------------------------------
+
+def test_kl_divergence_by_hand():
+    # 0.5 ln(0.5 / 0.25) + 0.5 ln(0.5 / 0.75) = 0.5 ln(4 / 3); a zero target is clipped
+    # to 1e-7 (as Keras), so it adds 1e-7 ln(1e-7 / 0.5), not quite nothing
+    targets = np.array([[0.5, 0.5], [1.0, 0.0]])
+    predictions = np.array([[0.25, 0.75], [0.5, 0.5]])
+    per_sample = losses.KLDivergence(reduction="none")(targets, predictions).numpy()
+    np.testing.assert_allclose(per_sample, [0.5 * np.log(4 / 3), np.log(2) + 1e-7 * np.log(2e-7)],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kl_divergence_against_torch(dtype, rng):
+    """torch's kl_div takes log-probabilities; 'batchmean' is Keras' mean of the
+    per-sample sums. Gradients are compared for the prediction (kl_div also sends
+    one to the target, which DEC holds fixed)."""
+    arrays = [_probabilities(rng, (6, 4)), _probabilities(rng, (6, 4))]
+    check_against_torch(losses.KLDivergence(),
+                        lambda t, p: F.kl_div(torch.log(p), t, reduction="batchmean"),
+                        arrays, rng, dtype=dtype, wrt=[1])
+
+
+def test_kl_divergence_gradients(rng):
+    check_gradients(losses.KLDivergence(), [_probabilities(rng, (3, 5)),
+                                            _probabilities(rng, (3, 5))], rng, wrt=[1])
+
+
+def test_kl_divergence_of_a_zero_prediction_stays_finite():
+    value = losses.KLDivergence()(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])).numpy()
+    np.testing.assert_allclose(value, np.log(1e7), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["kl_divergence", "kld", "KLD", "KLDivergence"])
+def test_kl_divergence_by_name(name):
+    assert type(losses.get(name)) is losses.KLDivergence
+    assert losses.KLDivergence().name == "kl_divergence"

@@ -7,19 +7,23 @@ by the reconstruction loss MSE = mean (x' - x)^2 (the labels are never used):
 - conv: two stride-2 convolutions down, Dense to the code, two stride-2
   ``Conv2DTranspose`` up;
 - denoising: the dense one with ``GaussianNoise`` first, so each batch is seen with
-  new noise while the target stays the clean image.
+  new noise while the target stays the clean image;
+- stacked: DEC's sizes, 784 -> 500 -> 500 -> 2000 -> 10 and back (trained end to
+  end, not layer by layer as the paper).
 
 Then k-means (``neuronet.clustering``: written in NumPy, k-means++ start) groups the
 test images by their codes, and by their raw pixels and their 10 principal
 components for comparison; the groups are scored against the hidden labels by cluster
-accuracy (the best one-to-one map of clusters to classes) and NMI.
+accuracy (the best one-to-one map of clusters to classes) and NMI. The stacked
+model's encoder is then fine-tuned by DEC (``neuronet.lab.dec``) on the training
+images, and its soft assignments of the test images are scored the same way.
 """
 import time
 
 import numpy
 
 from neuronet import clustering, layers, models, optimizers
-from neuronet.lab import common, figures
+from neuronet.lab import common, dec, figures
 from neuronet.random import manual_seed
 
 DEFAULTS = {"epochs": 15, "validation_split": 0.1}
@@ -28,20 +32,23 @@ NOISE = 0.3  # the denoising model's noise (std), also used to test every model 
 KMEANS_RESTARTS = 3
 SHOWN = 8  # images in the reconstruction figure
 MAP_POINTS = 2000  # points drawn in the code maps
-MODELS = ("dense", "conv", "denoising")
+MODELS = ("dense", "conv", "denoising", "stacked")
+DEC_MODEL = "stacked"  # the model whose encoder DEC fine-tunes
+STACKED_UNITS = (500, 500, 2000)  # DEC's encoder for MNIST-sized images
 
 
-def dense_autoencoder(input_shape, noise=0.0):
-    """(autoencoder, encoder): two Models sharing their layers."""
+def dense_autoencoder(input_shape, noise=0.0, units=(256, 64)):
+    """(autoencoder, encoder): two Models sharing their layers; the hidden layers of
+    the encoder have ``units``, the decoder's mirror them."""
     inputs = layers.Input(shape=input_shape)
     x = layers.GaussianNoise(noise)(inputs) if noise else inputs
     x = layers.Flatten()(x)
-    for units in (256, 64):
-        x = layers.Dense(units, activation="relu")(x)
+    for count in units:
+        x = layers.Dense(count, activation="relu")(x)
     code = layers.Dense(CODE_SIZE, name="code")(x)
     x = code
-    for units in (64, 256):
-        x = layers.Dense(units, activation="relu")(x)
+    for count in reversed(units):
+        x = layers.Dense(count, activation="relu")(x)
     x = layers.Dense(int(numpy.prod(input_shape)), activation="sigmoid")(x)
     outputs = layers.Reshape(input_shape)(x)
     return models.Model(inputs, outputs), models.Model(inputs, code)
@@ -68,12 +75,15 @@ def conv_autoencoder(input_shape):
 
 
 BUILDERS = {"dense": dense_autoencoder, "conv": conv_autoencoder,
-            "denoising": lambda shape: dense_autoencoder(shape, noise=NOISE)}
+            "denoising": lambda shape: dense_autoencoder(shape, noise=NOISE),
+            "stacked": lambda shape: dense_autoencoder(shape, units=STACKED_UNITS)}
 DESCRIPTIONS = {
     "dense": "Flatten -> Dense 256 -> 64 -> 10 (code) -> 64 -> 256 -> 784 sigmoid",
     "conv": "Conv2D 16, 32 (3x3, stride 2) -> Dense 10 (code) -> Dense -> "
             "Conv2DTranspose 16, 1 (stride 2, sigmoid)",
-    "denoising": f"GaussianNoise({NOISE}) in training, then the dense model"}
+    "denoising": f"GaussianNoise({NOISE}) in training, then the dense model",
+    "stacked": "Flatten -> Dense 500 -> 500 -> 2000 -> 10 (code) -> 2000 -> 500 -> 500 -> "
+               "784 sigmoid (DEC's sizes)"}
 
 
 def reconstruction_mse(model, x, batch_size=256):
@@ -151,16 +161,38 @@ def _train(lab, name, data, noisy_test, seed):
     lab.log(f"{name} seed {seed}: test MSE {facts['test_mse']:.4f}, k-means on codes ACC "
             f"{facts['clusters']['acc']:.3f} NMI {facts['clusters']['nmi']:.3f}, "
             f"{seconds:.1f} s")
+    if name == DEC_MODEL:
+        # after the codes above are taken: DEC changes the encoder's weights
+        facts["dec"] = _fine_tune(lab, encoder, data, seed)
     return {"facts": facts, "model": autoencoder, "codes": codes}
+
+
+def _fine_tune(lab, encoder, data, seed):
+    """DEC on the training images; the test images' clusters: argmax_j q_ij."""
+    started = time.perf_counter()
+    model, rounds = dec.fine_tune(encoder, data.x_train, data.num_classes, seed,
+                                  KMEANS_RESTARTS)
+    seconds = time.perf_counter() - started
+    found = model.predict(data.x_test, batch_size=256).argmax(axis=1)
+    facts = {"acc": clustering.cluster_accuracy(data.y_test, found),
+             "nmi": clustering.normalized_mutual_info(data.y_test, found),
+             "rounds": rounds, "seconds": seconds}
+    lab.log(f"DEC seed {seed}: ACC {facts['acc']:.3f} NMI {facts['nmi']:.3f} after {rounds} "
+            f"rounds, {seconds:.1f} s")
+    return facts
 
 
 def _summary(runs):
     facts = [run["facts"] for run in runs]
-    return {"test_mse": common.spread([fact["test_mse"] for fact in facts]),
-            "noisy_test_mse": common.spread([fact["noisy_test_mse"] for fact in facts]),
-            "acc": common.spread([fact["clusters"]["acc"] for fact in facts]),
-            "nmi": common.spread([fact["clusters"]["nmi"] for fact in facts]),
-            "seconds": common.spread([fact["seconds"] for fact in facts])}
+    summary = {"test_mse": common.spread([fact["test_mse"] for fact in facts]),
+               "noisy_test_mse": common.spread([fact["noisy_test_mse"] for fact in facts]),
+               "acc": common.spread([fact["clusters"]["acc"] for fact in facts]),
+               "nmi": common.spread([fact["clusters"]["nmi"] for fact in facts]),
+               "seconds": common.spread([fact["seconds"] for fact in facts])}
+    if "dec" in facts[0]:
+        summary["dec"] = {key: common.spread([fact["dec"][key] for fact in facts])
+                          for key in ("acc", "nmi", "rounds", "seconds")}
+    return summary
 
 
 def _verdict(codes, pixels, gap):
@@ -193,6 +225,14 @@ def _conclusions(summary, baselines):
         f"{common.format_spread(summary[sharpest]['test_mse'], 4)}); on test images with "
         f"noise of std {NOISE} added, the {robust} model comes closest to the clean image "
         f"(MSE {common.format_spread(summary[robust]['noisy_test_mse'], 4)})."]
+    if DEC_MODEL in summary:
+        tuned, before = summary[DEC_MODEL]["dec"], summary[DEC_MODEL]
+        sentences.append(
+            f"DEC fine-tuning of the {DEC_MODEL} encoder reached ACC "
+            f"{common.format_spread(tuned['acc'])} and NMI {common.format_spread(tuned['nmi'])} "
+            f"after {common.format_spread(tuned['rounds'], 0)} rounds, from ACC "
+            f"{common.format_spread(before['acc'])} and NMI "
+            f"{common.format_spread(before['nmi'])} for k-means on its codes.")
     return sentences
 
 
@@ -203,13 +243,17 @@ def _write_report(lab, data, results, trained, noisy_test, pixel_map):
                        ("optimizer", "Adam (learning rate 0.001)"),
                        ("k-means", f"own NumPy k-means, k-means++ start, best of "
                                    f"{KMEANS_RESTARTS}, on the {len(data.x_test)} test "
-                                   "images")])
+                                   "images")]
+                    + ([("DEC", f"on the {DEC_MODEL} encoder: {dec.DESCRIPTION}")]
+                       if DEC_MODEL in trained else []))
     report.heading("Reconstruction and clustering")
     report.paragraph("test MSE = mean over test images and pixels of (x' - x)^2; noisy-input "
                      f"MSE feeds x + N(0, {NOISE}^2) (clipped to [0, 1]) and compares with the "
                      "clean x; ACC = the share of test images in a cluster mapped to their "
                      "class by the best one-to-one map (Hungarian method); NMI = I(classes; "
-                     "clusters) / mean(H(classes), H(clusters)).")
+                     "clusters) / mean(H(classes), H(clusters))"
+                     + ("; the DEC row puts each test image in its most likely cluster, "
+                        "argmax_j q_ij, instead of k-means." if DEC_MODEL in trained else "."))
     report.table(["features for k-means", "test MSE", "noisy-input MSE", "ACC", "NMI",
                   "training time (s)"], _rows(results))
     for sentence in results["conclusions"]:
@@ -233,6 +277,11 @@ def _rows(results):
                      common.format_spread(model["noisy_test_mse"], 4),
                      common.format_spread(model["acc"]), common.format_spread(model["nmi"]),
                      common.format_spread(model["seconds"], 1)])
+        if "dec" in model:
+            tuned = model["dec"]
+            rows.append([f"{name} encoder, DEC", "-", "-", common.format_spread(tuned["acc"]),
+                         common.format_spread(tuned["nmi"]),
+                         common.format_spread(tuned["seconds"], 1)])
     return rows
 
 

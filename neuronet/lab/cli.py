@@ -6,7 +6,7 @@
     neuronet lab activations [--activations sigmoid,relu]
     neuronet lab kernels
     neuronet lab learning-rate [--rates 0.001,0.1,0.5,10]
-    neuronet lab autoencoder [--models dense,conv,denoising]
+    neuronet lab autoencoder [--models dense,conv,denoising,stacked]
     neuronet lab detection [--parts single,multi]
     neuronet lab reinforce [--episodes 2000] [--seeds 3] [--quick]   (its own options)
     neuronet lab sequences [--lengths 10,25,50,100] [--layers SimpleRNN,LSTM,GRU]
@@ -111,7 +111,7 @@ EXPERIMENTS = {
                                       "metavar": "NAMES", "help": "default: all six"})]),
     "activations": (activations, "sigmoid, tanh and ReLU in a deep MLP", _run_activations,
                     [("--activations", {"type": _choice_list(list(activations.ACTIVATIONS)),
-                                        "metavar": "NAMES", "help": "default: all three"})]),
+                                        "metavar": "NAMES", "help": "default: all four"})]),
     "kernels": (kernels, "classic kernels, learned filters, feature maps", _run_kernels, []),
     "learning-rate": (learning_rate, "a learning-rate sweep, from too small to diverging",
                       _run_learning_rate,
@@ -119,10 +119,11 @@ EXPERIMENTS = {
                                     "help": "learning rates (default " + ",".join(
                                         f"{rate:g}" for rate in learning_rate.DEFAULT_RATES)
                                             + ")"})]),
-    "autoencoder": (autoencoder, "autoencoders (dense, conv, denoising) and k-means on codes",
+    "autoencoder": (autoencoder, "autoencoders (dense, conv, denoising, stacked), k-means "
+                                 "on codes, DEC",
                     _run_autoencoder,
                     [("--models", {"type": _choice_list(list(autoencoder.MODELS)),
-                                   "metavar": "NAMES", "help": "default: all three"})]),
+                                   "metavar": "NAMES", "help": "default: all four"})]),
     "detection": (detection, "one item: class + box; several: a grid detector, NMS, mAP",
                   _run_detection,
                   [("--parts", {"type": _choice_list(list(detection.PARTS)),
@@ -134,7 +135,7 @@ EXPERIMENTS = {
                                   "help": "sequence lengths (default " + ",".join(
                                       str(t) for t in sequences.DEFAULT_LENGTHS) + ")"}),
                    ("--layers", {"type": _choice_list(list(sequences.LAYERS)),
-                                 "metavar": "NAMES", "help": "default: all three"})]),
+                                 "metavar": "NAMES", "help": "default: all four"})]),
 }
 
 

@@ -26,3 +26,4 @@ from neuronet.layers.pooling1d import (AveragePooling1D, AvgPool1D, GlobalAverag
                                        MaxPool1D, MaxPooling1D)
 from neuronet.layers.time_distributed import TimeDistributed
 from neuronet.layers.recurrent import GRU, LSTM, RNN, Bidirectional, SimpleRNN
+from neuronet.layers.clustering import ClusterAssignment

@@ -8,7 +8,12 @@ from neuronet.lab import autoencoder
 def test_autoencoder_report_matches_results(tmp_path, capsys):
     out, markdown, results, _ = run_lab(tmp_path, capsys, "autoencoder")
     rows = {row["features for k-means"]: row for row in table(markdown, "features for k-means")}
-    assert list(rows) == ["pixels", "PCA 10", "dense codes", "conv codes", "denoising codes"]
+    assert list(rows) == ["pixels", "PCA 10", "dense codes", "conv codes", "denoising codes",
+                          "stacked codes", "stacked encoder, DEC"]
+    tuned = results["models"]["stacked"]["dec"]
+    assert rows["stacked encoder, DEC"]["ACC"] == spread_text(tuned["acc"])
+    assert rows["stacked encoder, DEC"]["NMI"] == spread_text(tuned["nmi"])
+    assert 1 <= tuned["rounds"]["mean"] <= autoencoder.dec.ROUNDS
     for name, base in results["baselines"].items():
         assert rows[name]["ACC"] == spread_text(base["acc"])
         assert rows[name]["NMI"] == spread_text(base["nmi"])

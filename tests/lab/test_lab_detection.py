@@ -54,3 +54,16 @@ def test_box_scores_by_hand():
     assert scores["mean_iou"] == np.mean(boxes.iou(predicted, true)) == 1.6 / 3
     assert scores["iou_050"] == 2 / 3 and scores["iou_070"] == 1 / 3
     assert detection.PARTS == ("single", "multi")
+
+
+def test_class_head_names_an_item_the_same_wherever_it_lies(rng):
+    """Moved by 8 pixels (the class branch's stride), away from the border, an item
+    gives the same class logits (global max pool) but another box."""
+    model = single.two_headed_model((64, 64, 1), 10)
+    canvases = np.zeros((2, 64, 64, 1), dtype=np.float32)
+    item = rng.uniform(size=(20, 20, 1)).astype(np.float32)
+    canvases[0, 16:36, 16:36] = item
+    canvases[1, 24:44, 32:52] = item
+    out = model.predict(canvases)
+    np.testing.assert_allclose(out["class"][0], out["class"][1], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out["box"][0], out["box"][1])
