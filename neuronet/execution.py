@@ -9,18 +9,22 @@ they declare (``neuronet.parallel`` says why each choice is the faster one):
   declare change, says how they run: a Conv2D followed by a MaxPooling2D that its op can
   apply runs as one op (``conv2d(..., max_pool=...)``, the same numbers) — in a chain
   (Sequential) or in a layer graph (``Plan(layers, nodes=...)``, a functional model,
-  where the Conv2D's output must feed that pool alone) — and every model holds BLAS at
-  one thread for the whole of each call and training step (``Plan.running``), its ops
-  splitting their work over neuronet's own threads instead: the one place a model enters
-  the hold.
+  where the Conv2D's output must feed that pool alone) — and a model
+  with a layer whose op splits its work over threads (``SPLIT_OPS``) holds BLAS at one
+  thread for the whole of each call and training step (``Plan.running``): the one place
+  a model enters the hold.
 - ``run_updates``: an optimizer's elementwise updates, in its own loop (the reference) or,
   inside a hold, dealt out to the threads, a big parameter in one piece per thread (the
   same bits: every rule is elementwise).
 """
+import contextlib
 
 from neuronet import activations, parallel
 from neuronet.backend import xp
 
+# The ops that split their work over neuronet's threads (``parallel.map_parts``): blocks
+# of images in ops/conv.py and ops/pool.py, parts of the batch in ops/recurrent/loop.py.
+SPLIT_OPS = frozenset({"conv2d", "max_pool2d", "avg_pool2d", "rnn"})
 # Activations that commute with the maximum, so a max-pool may run before them.
 _COMMUTE_WITH_MAX = (activations.get("relu"), activations.get("linear"))
 
@@ -39,10 +43,12 @@ class Plan:
     Attributes:
         steps: for a chain, what runs in turn: a layer, or a ``ConvMaxPool``; for a
             graph, ``GraphStep``s (``run_graph`` runs them).
+        holds_blas: whether a call or training step holds BLAS at one thread.
     """
 
     def __init__(self, layers, chain=True, nodes=None, outputs=()):
         self.layers = list(layers)  # kept alive: the facts tell layers apart by id
+        self.holds_blas = any(_splits_work(layer) for layer in self.layers)
         if nodes is not None:
             self.steps = _graph_steps(list(nodes), outputs)
         else:
@@ -56,8 +62,10 @@ class Plan:
 
     def running(self):
         """The context of one call or training step: BLAS held at one thread inside it
-        (``neuronet.parallel`` says why)."""
-        return parallel.single_threaded_blas()
+        when a layer splits its work over threads, else nothing."""
+        if self.holds_blas:
+            return parallel.single_threaded_blas()
+        return contextlib.nullcontext()
 
     def run(self, x, training=False):
         """The chain's steps in turn on x."""
@@ -167,6 +175,15 @@ def _fuses(conv, pool):
             and conv.activity_regularizer is None and pool.activity_regularizer is None)
 
 
+def _splits_work(layer):
+    """Whether the layer runs an op that splits its work over threads; a model inside the
+    model does when its own plan holds BLAS."""
+    nested = getattr(layer, "execution_plan", None)
+    if nested is not None:
+        return nested.holds_blas
+    return getattr(layer, "computes", None) in SPLIT_OPS
+
+
 def _facts(layers):
     """What a plan is decided from: each layer, whether it is built, its dtype, the op it
     declares and that op's settings that fusion depends on."""
@@ -174,7 +191,7 @@ def _facts(layers):
     for layer in layers:
         op = getattr(layer, "computes", None)
         fact = (id(layer), layer.built, layer.dtype, op, _declares(layer, op),
-                layer.activity_regularizer is not None)
+                _splits_work(layer), layer.activity_regularizer is not None)
         if op == "conv2d":
             fact += (layer.activation,)
         elif op == "max_pool2d":

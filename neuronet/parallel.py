@@ -13,19 +13,15 @@ measured on 2 cores): its sequences are independent, so each thread walks all st
 its own part of the batch.
 
 OpenBLAS's threads spin for about 0.1 s after each multi-threaded product and take the
-cores from ours, and when another process holds a core they wait for it at every
-product: so every model holds BLAS at one thread for the whole of each call and training
-step (``single_threaded_blas``, entered by the model's plan in ``neuronet.execution``),
-and inside the hold its dense layers split their rows and its optimizer its updates over
-neuronet's threads too (measured on 2 cores: CNN training 1.6x, CNN predict 1.4x faster
-than leaving the dense layers to BLAS's threads). For an MLP alone on a quiet machine
-BLAS's spinning threads hand work over faster than Python threads (1.2x, measured on
-the AMD machine of 2026-11-25), but with one other busy process on the 2 cores the MLP's
-training step ran 10x and its predict 3.3x slower on BLAS's threads than with the hold
-(2026-12-03): the hold is the choice that holds up on a laptop doing other work. A
-custom training loop gets the same by running each step inside
-``model.execution_plan.running()``. Outside neuronet, NumPy's BLAS keeps its own
-settings.
+cores from ours, so a model with such ops holds BLAS at one thread for the whole of each
+call and training step (``single_threaded_blas``, entered by the model's plan in
+``neuronet.execution``), and inside the hold its dense layers split their rows and its
+optimizer its updates over neuronet's threads too (measured on 2 cores: CNN training
+1.6x, CNN predict 1.4x faster than leaving the dense layers to BLAS's threads). Models
+without such ops (an MLP) leave the products to BLAS, whose spinning threads hand work
+over faster than Python threads can (1.2x faster for the MLP). A custom training loop
+gets the same by running each step inside ``model.execution_plan.running()``. Outside
+neuronet, NumPy's BLAS keeps its own settings.
 
 BLAS's thread count is one setting for the whole process, so the hold is counted: two
 threads training two models at once both run with BLAS at one thread, and the setting

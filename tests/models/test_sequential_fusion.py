@@ -159,8 +159,17 @@ def test_a_plan_runs_any_list_of_layer_steps_fused_like_a_sequential(rng):
     x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
     plan = execution.Plan(model.layers)
     assert [type(step) for step in plan.steps[:2]] == [execution.ConvMaxPool] * 2
+    assert plan.holds_blas
     with nn.no_grad(), plan.running():
         np.testing.assert_array_equal(plan.run(nn.tensor(x)).numpy(), model.predict(x))
+
+
+def test_a_model_inside_a_model_holds_blas_when_its_layers_split_work():
+    inner = nn.Sequential([layers.Input((6, 6, 1)), layers.Conv2D(2, 3)])
+    outer = nn.Sequential([layers.Input((6, 6, 1)), inner, layers.Flatten(), layers.Dense(2)])
+    assert inner.execution_plan.holds_blas and outer.execution_plan.holds_blas
+    dense_only = nn.Sequential([layers.Input((6, 6, 1)), layers.Flatten(), layers.Dense(2)])
+    assert not nn.Sequential([layers.Input((6, 6, 1)), dense_only]).execution_plan.holds_blas
 
 
 def _sequential(conv, pool):

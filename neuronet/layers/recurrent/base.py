@@ -44,6 +44,8 @@ class RNN(Layer):
     as ``zero_output_for_mask`` says); initial_state a list of (batch, units) arrays.
     """
 
+    computes = "rnn"
+
     cell = None  # 'simple_rnn', 'lstm', 'gru'
     gates = 1
     state_count = 1

@@ -30,6 +30,8 @@ class Bidirectional(Layer):
         *backward states].
     """
 
+    computes = "rnn"
+
     supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
