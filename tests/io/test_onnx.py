@@ -35,6 +35,8 @@ CASES = {
     "rescaling_per_channel_after_conv": lambda: seq(
         (5, 5, 2), conv(3), layers.Rescaling([0.5, -2.0, 3.0], offset=[1.0, 0.0, -1.0])),
     "dropout": lambda: seq((6,), layers.Dropout(0.5)),
+    "cluster_assignment": lambda: seq((6,), layers.Dense(3), layers.ClusterAssignment(4)),
+    "cluster_assignment_alpha_2": lambda: seq((5,), layers.ClusterAssignment(3, alpha=2.0)),
     "gaussian_noise": lambda: seq((6,), layers.GaussianNoise(0.3), layers.Dense(2)),
     "augmentation": lambda: seq((8, 8, 3), layers.RandomFlip(), layers.RandomRotation(0.2),
                                 layers.RandomTranslation(0.1, 0.1), layers.RandomZoom(0.2),

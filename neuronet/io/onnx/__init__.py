@@ -11,7 +11,7 @@ except ModuleNotFoundError:
     raise ImportError("neuronet's ONNX export needs the onnx package: "
                       "pip install 'neuronet[onnx]' (or pip install onnx)") from None
 
-from neuronet.io.onnx import (activation, convolutional, core, merging, normalization,
-                              op_layer, recurrent, sequence, spatial)
+from neuronet.io.onnx import (activation, clustering, convolutional, core, merging,
+                              normalization, op_layer, recurrent, sequence, spatial)
 from neuronet.io.onnx.export import DEFAULT_OPSET, export_onnx, to_onnx
 from neuronet.io.onnx.table import CONVERTERS, OnnxExportError, converts
