@@ -18,6 +18,9 @@ import sys
 import numpy
 
 FIXTURES = pathlib.Path(__file__).parent.parent / "tests" / "fixtures" / "keras"
+# Fixtures not written back: "lambda" is refused on reading; the others hold keras.ops as
+# OpLayers, which the .keras writer refuses with a clear error (not written yet).
+NOT_WRITTEN = {"lambda", "masked", "op_mask", "ops"}
 
 
 def native_models():
@@ -36,7 +39,7 @@ def native_models():
               "train_mlp": architectures.build("mlp", (28, 28, 1), 10),
               "two_inputs": two, "nested_sequential": nested, **sequence_models()}
     for path in sorted(FIXTURES.glob("*.keras")):
-        if path.stem != "lambda":
+        if path.stem not in NOT_WRITTEN:
             models[f"fixture_{path.stem}"] = neuronet.models.load_keras(path)
     return models
 
