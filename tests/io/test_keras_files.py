@@ -384,6 +384,8 @@ class Doubler(neuronet.Model):
      "activation 'leaky_relu' cannot be written"),
     (lambda: neuronet.Sequential([layers.Input((3,)), Doubler()]),
      "subclassed model is Python code"),
+    (lambda: neuronet.models.load_keras(FIXTURES / "op_mask.keras"),
+     "OpLayer cannot be written"),
 ])
 def test_what_keras_cannot_read_is_refused_before_writing(tmp_path, model, message):
     with pytest.raises(KerasFileError, match=message):
