@@ -25,6 +25,17 @@ def test_autoencoder_example(capsys):
     assert f"test reconstruction MSE {result['test_mse']:.4f}" in printed
 
 
+def test_dec_clustering_example(capsys):
+    result = _load("dec_clustering").main(limit=150, epochs=1)
+    printed = capsys.readouterr().out
+    for name in ("k-means on codes", "DEC"):
+        acc, nmi = result[name]
+        assert 0.1 <= acc <= 1 and 0 <= nmi <= 1
+        assert f"{name}: ACC {acc:.3f}, NMI {nmi:.3f} on 300 images" in printed
+    assert 1 <= result["rounds"] <= 20
+    assert f"DEC ran {result['rounds']} rounds" in printed
+
+
 def test_detection_example(capsys):
     result = _load("detection").main(limit=200, epochs=1)
     printed = capsys.readouterr().out
@@ -33,7 +44,7 @@ def test_detection_example(capsys):
     assert f"class accuracy {result['class_accuracy']:.3f}" in printed
 
 
-@pytest.mark.parametrize("name", ["autoencoder", "detection"])
+@pytest.mark.parametrize("name", ["autoencoder", "dec_clustering", "detection"])
 def test_examples_document_how_to_run_them(name):
     text = (EXAMPLES / f"{name}.py").read_text()
     assert f"python examples/{name}.py" in text
