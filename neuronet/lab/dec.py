@@ -24,14 +24,17 @@ DESCRIPTION = (f"k-means start, then per round the target P from all training im
                "of the images change cluster")
 
 
-def fine_tune(encoder, x, clusters, seed, kmeans_restarts=3):
-    """Train ``encoder`` (changed in place) and new centres by DEC on ``x``.
+def fine_tune(encoder, x, clusters, seed, kmeans_restarts=3, centers=None):
+    """Train ``encoder`` (changed in place) and new centres by DEC on ``x``; ``centers``:
+    the starting centres (clusters, code size) where k-means on the codes was run
+    already, else k-means runs here.
 
     Returns:
         (model: x -> q (N, clusters), rounds run).
     """
-    codes = encoder.predict(x, batch_size=BATCH_SIZE)
-    centers = clustering.kmeans(codes, clusters, seed=seed, n_init=kmeans_restarts)[1]
+    if centers is None:
+        codes = encoder.predict(x, batch_size=BATCH_SIZE)
+        centers = clustering.kmeans(codes, clusters, seed=seed, n_init=kmeans_restarts)[1]
     assignment = layers.ClusterAssignment(clusters, name="assignment")
     model = models.Model(encoder.input, assignment(encoder.output))
     assignment.set_weights([centers])
