@@ -48,7 +48,8 @@ def kmeans(x, k, seed=0, n_init=3, max_iter=100, tol=1e-6):
 def kmeans_plus_plus(x, k, rng):
     """k starting centres (k, D): the first uniform, then by D(x)^2 sampling."""
     centers = [x[rng.integers(len(x))]]
-    nearest = squared_distances(x, centers[0][None])[:, 0]
+    x_norms = row_norms(x)
+    nearest = squared_distances(x, centers[0][None], x_norms)[:, 0]
     for _ in range(1, k):
         total = nearest.sum()
         if total > 0:
@@ -56,27 +57,37 @@ def kmeans_plus_plus(x, k, rng):
         else:  # every point sits on a centre already
             index = rng.integers(len(x))
         centers.append(x[index])
-        nearest = numpy.minimum(nearest, squared_distances(x, x[index][None])[:, 0])
+        nearest = numpy.minimum(nearest, squared_distances(x, x[index][None], x_norms)[:, 0])
     return numpy.array(centers)
 
 
-def squared_distances(x, centers):
-    """(N, k) squared Euclidean distances ||x||^2 - 2 x.c + ||c||^2, clipped at 0."""
-    distances = ((x * x).sum(axis=1)[:, None] - 2.0 * x @ centers.T
-                 + (centers * centers).sum(axis=1)[None, :])
-    return numpy.maximum(distances, 0.0)
+def squared_distances(x, centers, x_norms=None):
+    """(N, k) squared Euclidean distances ||x||^2 - 2 x.c + ||c||^2, clipped at 0;
+    ``x_norms``: ||x||^2 (N,) where the caller has it already."""
+    if x_norms is None:
+        x_norms = row_norms(x)
+    distances = x @ (-2.0 * centers.T)
+    distances += x_norms[:, None]
+    distances += row_norms(centers)[None, :]
+    return numpy.maximum(distances, 0.0, out=distances)
+
+
+def row_norms(x):
+    """||x_i||^2 per row, without an (N, D) temporary."""
+    return numpy.einsum("ij,ij->i", x, x)
 
 
 def _lloyd(x, centers, max_iter, threshold):
+    x_norms = row_norms(x)
     for _ in range(max_iter):
-        distances = squared_distances(x, centers)
+        distances = squared_distances(x, centers, x_norms)
         labels = distances.argmin(axis=1)
         moved = _update_centers(x, labels, distances, centers)
         shift = float(((moved - centers) ** 2).sum())
         centers = moved
         if shift <= threshold:
             break
-    distances = squared_distances(x, centers)
+    distances = squared_distances(x, centers, x_norms)
     labels = distances.argmin(axis=1)
     return labels.astype(numpy.int64), centers, float(distances.min(axis=1).sum())
 
@@ -84,9 +95,9 @@ def _lloyd(x, centers, max_iter, threshold):
 def _update_centers(x, labels, distances, centers):
     k = len(centers)
     counts = numpy.bincount(labels, minlength=k)
-    sums = numpy.zeros_like(centers)
-    numpy.add.at(sums, labels, x)
-    moved = sums / numpy.maximum(counts, 1)[:, None]
+    members = numpy.zeros((k, len(x)))
+    members[labels, numpy.arange(len(x))] = 1.0
+    moved = (members @ x) / numpy.maximum(counts, 1)[:, None]  # one product, not add.at
     for empty in numpy.flatnonzero(counts == 0):
         farthest = int(distances[numpy.arange(len(x)), labels].argmax())
         moved[empty] = x[farthest]

@@ -1,5 +1,6 @@
 """The examples a user copies run, on a tiny budget, and say what they claim."""
 import importlib.util
+import json
 import pathlib
 
 import pytest
@@ -25,15 +26,36 @@ def test_autoencoder_example(capsys):
     assert f"test reconstruction MSE {result['test_mse']:.4f}" in printed
 
 
-def test_dec_clustering_example(capsys):
-    result = _load("dec_clustering").main(limit=150, epochs=1)
+def test_dec_clustering_example(capsys, tmp_path):
+    example = _load("dec_clustering")
+    result = example.main(limit=150, epochs=1, out=tmp_path)
     printed = capsys.readouterr().out
-    for name in ("k-means on codes", "DEC"):
+    for name in ("k-means on pixels", "k-means on codes", "DEC"):
         acc, nmi = result[name]
         assert 0.1 <= acc <= 1 and 0 <= nmi <= 1
         assert f"{name}: ACC {acc:.3f}, NMI {nmi:.3f} on 300 images" in printed
     assert 1 <= result["rounds"] <= 20
     assert f"DEC ran {result['rounds']} rounds" in printed
+    record = json.loads((tmp_path / "seed-0.json").read_text())
+    assert record["images"] == 300 and record["rounds"] == result["rounds"]
+    assert len(record["autoencoder_loss"]) == 1
+    assert set(record["seconds"]) == {"k-means on pixels", "autoencoder", "k-means on codes",
+                                      "DEC"}
+    for name in example.STAGES:
+        assert record["scores"][name] == list(result[name])
+
+
+def test_dec_clustering_summary_averages_the_seeds(tmp_path):
+    example = _load("dec_clustering")
+    for seed, acc in ((0, 0.5), (1, 0.7)):
+        run = {"dataset": "d", "images": 9, "epochs": 2, "seed": seed, "threads": 1,
+               "date": "2026-12-06", "rounds": 3, "seconds": {"autoencoder": 10, "DEC": 2},
+               "scores": {name: [acc, acc / 2] for name in example.STAGES}}
+        (tmp_path / f"seed-{seed}.json").write_text(json.dumps(run))
+    means = example.summarize(tmp_path)
+    assert [tuple(m) for m in means] == [(0.6, 0.3)] * 3
+    report = (tmp_path / "report.md").read_text()
+    assert "| 1 | 0.700 / 0.350 |" in report and "**0.600 / 0.300**" in report
 
 
 def test_detection_example(capsys):
