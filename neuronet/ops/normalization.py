@@ -11,35 +11,63 @@ class BatchNorm(Function):
     In training the statistics are the batch's, so they depend on x; with M values
     per channel, g = dE/dy, dbeta = sum g and dgamma = sum g x_hat, the compact form is
     dx = gamma / (M sqrt(var + epsilon)) * (M g - dbeta - x_hat dgamma).
-    In inference they are constants and dx = gamma g / sqrt(var + epsilon).
+    In inference they are constants: y = x * s + (beta - mean * s), s = gamma /
+    sqrt(var + epsilon), two passes over x, and dx = s g.
+
+    Each pass writes into an array made once (a new array per pass cost as much as the
+    arithmetic: 16 MB a pass in ResNet-20's first stage at batch 256).
+    Reference: ``neuronet.ops.reference.batch_norm_forward/backward``.
     """
 
     def forward(self, x, gamma, beta, moving_mean, moving_variance, training, momentum,
                 epsilon):
         self.training, self.axes = training, tuple(range(x.ndim - 1))
         if training:
-            mean, variance = xp.mean(x, axis=self.axes), xp.var(x, axis=self.axes)
+            mean = xp.mean(x, axis=self.axes)
+            centered = x - mean
+            # the variance as numpy.var computes it, from the centred values made here
+            variance = xp.mean(xp.square(centered), axis=self.axes)
             _update_moving(moving_mean, mean, momentum)
             _update_moving(moving_variance, variance, momentum)
         else:
             mean = moving_mean.astype(x.dtype, copy=False)
             variance = moving_variance.astype(x.dtype, copy=False)
         inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
-        x_hat = (x - mean) * inv_std
-        self.save_for_backward(x_hat, inv_std, gamma)
-        y = x_hat if gamma is None else x_hat * gamma
-        return y if beta is None else y + beta
+        scale = inv_std if gamma is None else gamma * inv_std
+        if training:
+            x_hat = centered
+            x_hat *= inv_std
+            self.save_for_backward(x_hat, scale)
+            y = x_hat if gamma is None else x_hat * gamma
+        else:
+            self.save_for_backward(x, mean, inv_std, scale)
+            y = x * scale
+            if beta is not None:
+                beta = beta - mean * scale
+            else:
+                y -= mean * scale
+        if beta is not None:
+            y += beta
+        return y
 
     def backward(self, gy):
-        x_hat, inv_std, gamma = self.saved
-        gbeta = xp.sum(gy, axis=self.axes)
-        ggamma = xp.sum(gy * x_hat, axis=self.axes)
-        scale = inv_std if gamma is None else gamma * inv_std
         if self.training:
-            count = gy.size // gy.shape[-1]
-            gx = scale / gy.dtype.type(count) * (count * gy - gbeta - x_hat * ggamma)
+            x_hat, scale = self.saved
         else:
-            gx = scale * gy
+            x, mean, inv_std, scale = self.saved
+            x_hat = x - mean
+            x_hat *= inv_std
+        gbeta = xp.sum(gy, axis=self.axes)
+        product = gy * x_hat
+        ggamma = xp.sum(product, axis=self.axes)
+        if not self.training:
+            return scale * gy, ggamma, gbeta
+        count = gy.size // gy.shape[-1]
+        gx = gy * gy.dtype.type(count)
+        gx -= gbeta
+        xp.multiply(x_hat, ggamma, out=product)
+        gx -= product
+        gx *= scale / gy.dtype.type(count)
         return gx, ggamma, gbeta
 
 
@@ -83,6 +111,8 @@ def batch_norm(x, gamma, beta, moving_mean, moving_variance, training, momentum=
         moving_mean, moving_variance: NumPy arrays (C,) or Tensors whose ``.data`` is
             updated in place in training.
         training: bool, batch statistics (True) or moving statistics (False).
+
+    Reference: neuronet.ops.reference.batch_norm_forward/backward.
     """
     op = "batch_norm"
     x = as_tensor(x)

@@ -1,7 +1,8 @@
 """Plain references of the hand-tuned ops: the code to read first.
 
 The fast ops (``conv.py``, ``pool.py``, ``linalg.py``) work in blocks of images, in
-reused buffers, over threads, with fused activations and pools. The functions here
+reused buffers, over threads, with fused activations and pools; ``normalization.py``'s
+batch norm writes each pass into an array made once. The functions here
 compute the same numbers the plain way, on whole arrays, with the formula in each
 docstring; the tests check the fast ops against them (``tests/ops/test_reference.py``),
 and ``neuronet explain --op conv2d|max_pool2d|avg_pool2d|dense`` prints them.
@@ -23,6 +24,9 @@ upstream gradient and returns the gradients of the inputs, named as in Chainer:
     avg_pool2d_backward(x, gy, pool, strides, pads) -> gx
     dense_forward(x, w, b, activation) -> y
     dense_backward(x, w, y, gy, activation) -> (gx, gw, gb)
+    batch_norm_forward(x, gamma, beta, mean, variance, epsilon) -> y
+    batch_norm_backward(x, gamma, mean, variance, gy, epsilon, training)
+        -> (gx, ggamma, gbeta)
 
 built on ``im2col`` (every window as one row) and its adjoint ``col2im``.
 """
@@ -235,3 +239,33 @@ def dense_backward(x, w, y, gy, activation=None):
     """
     g = relu_backward(y, gy) if activation == "relu" else gy
     return g @ w.T, x.T @ g, g.sum(axis=0)
+
+
+# --- batch normalisation --------------------------------------------------------------
+def batch_norm_forward(x, gamma, beta, mean, variance, epsilon):
+    """y = gamma * (x - mean) / sqrt(variance + epsilon) + beta, per channel (last axis);
+    mean and variance: the batch's (training) or the moving ones (inference); gamma,
+    beta: (C,) or None (1 and 0)."""
+    x_hat = (x - mean) / xp.sqrt(variance + x.dtype.type(epsilon))
+    y = x_hat if gamma is None else x_hat * gamma
+    return y if beta is None else y + beta
+
+
+def batch_norm_backward(x, gamma, mean, variance, gy, epsilon, training):
+    """With M values per channel, x_hat as in forward, s = gamma / sqrt(var + epsilon):
+
+    gbeta = sum gy,  ggamma = sum gy x_hat,
+    gx = s / M * (M gy - gbeta - x_hat ggamma)  (training: the statistics are x's)
+    gx = s gy                                    (inference: they are constants)
+
+    Returns (gx, ggamma, gbeta).
+    """
+    axes = tuple(range(x.ndim - 1))
+    inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
+    x_hat = (x - mean) * inv_std
+    gbeta, ggamma = gy.sum(axis=axes), (gy * x_hat).sum(axis=axes)
+    scale = inv_std if gamma is None else gamma * inv_std
+    if not training:
+        return scale * gy, ggamma, gbeta
+    count = gy.size // gy.shape[-1]
+    return scale / count * (count * gy - gbeta - x_hat * ggamma), ggamma, gbeta

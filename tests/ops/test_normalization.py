@@ -116,3 +116,34 @@ def test_rejects_wrong_shapes():
         ops.batch_norm(x, None, None, np.zeros(3), np.ones(2), training=True)
     with pytest.raises(ValueError, match=r"batch_norm: .*at least 2 dimensions, got shape \(3,\)"):
         ops.batch_norm(nn.tensor(np.zeros(3)), None, None, np.zeros(3), np.ones(3), training=True)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-6), (np.float64, 1e-13)])
+def test_fast_path_matches_the_reference(training, affine, dtype, rtol, rng):
+    """The op (passes into arrays made once; inference as x * s + shift) against the plain
+    formula of ``neuronet.ops.reference``, output and the three gradients, random gy."""
+    from neuronet.ops import reference
+    shape = (6, 5, 4, 3)
+    x, gamma, beta = (a.astype(dtype) for a in _inputs(rng, shape))
+    gamma, beta = (gamma, beta) if affine else (None, None)
+    moving_mean, moving_variance = _moving_statistics(rng, shape[-1], dtype)
+    tensors = [nn.Tensor(a, dtype=dtype, requires_grad=True) if a is not None else None
+               for a in (x, gamma, beta)]
+    y = ops.batch_norm(*tensors, moving_mean.copy(), moving_variance.copy(),
+                       training=training, epsilon=EPSILON)
+    gy = rng.standard_normal(shape).astype(dtype)
+    y.backward(gy)
+    axes = (0, 1, 2)
+    mean, variance = ((x.mean(axis=axes), x.var(axis=axes)) if training
+                      else (moving_mean, moving_variance))
+    expected = reference.batch_norm_forward(x, gamma, beta, mean, variance, EPSILON)
+    assert y.dtype == dtype
+    assert_close(y.numpy(), expected, rtol, what="y")
+    gx, ggamma, gbeta = reference.batch_norm_backward(x, gamma, mean, variance, gy, EPSILON,
+                                                      training)
+    assert_close(tensors[0].grad, gx, rtol, what="gx")
+    if affine:
+        assert_close(tensors[1].grad, ggamma, rtol, what="ggamma")
+        assert_close(tensors[2].grad, gbeta, rtol, what="gbeta")

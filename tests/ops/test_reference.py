@@ -75,7 +75,8 @@ def threads():
     parallel.set_num_threads(saved)
 
 
-@pytest.mark.parametrize("op", [ops.conv2d, ops.max_pool2d, ops.avg_pool2d, ops.dense])
+@pytest.mark.parametrize("op", [ops.conv2d, ops.max_pool2d, ops.avg_pool2d, ops.dense,
+                                ops.batch_norm])
 def test_each_fast_op_points_to_a_reference_that_exists(op):
     named = re.findall(r"Reference: neuronet\.ops\.reference\.(\w+)_forward/backward",
                        op.__doc__)
@@ -87,7 +88,7 @@ def test_each_fast_op_points_to_a_reference_that_exists(op):
 
 def test_the_reference_module_lists_its_functions():
     listed = re.findall(r"^    (\w+)\(", reference.__doc__, flags=re.MULTILINE)
-    assert len(listed) == 10 and all(callable(getattr(reference, name)) for name in listed)
+    assert len(listed) == 12 and all(callable(getattr(reference, name)) for name in listed)
 
 
 def test_the_readme_table_names_functions_that_exist():
@@ -96,7 +97,7 @@ def test_the_readme_table_names_functions_that_exist():
     table = (root / "README.md").read_text().split("| op family |")[1].split("\n\n")[0]
     rows = re.findall(r"^\| (.+?) \| (.+?) \| (.+?) \|$", table, re.MULTILINE)
     families = [row for row in rows if not row[0].startswith("---")]
-    assert len(families) == 6
+    assert len(families) == 7
     named = [name for row in families for name in re.findall(r"`(\w+)`", row[2])]
     assert "conv2d_backward" in named and "max_pool2d_backward" in named
     assert all(callable(getattr(reference, name)) for name in named)
