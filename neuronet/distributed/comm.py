@@ -118,8 +118,11 @@ def exit_status(status):
 
 
 def _abort_on_uncaught(kind, value, traceback):
-    print(f"neuronet.distributed: rank {rank()} of {size()} failed; aborting all ranks",
-          file=sys.stderr)
+    # the error first, in the one line that comes before the traceback: the abort can end
+    # the job before mpirun has passed on the traceback's last lines
+    print(f"neuronet.distributed: rank {rank()} of {size()} failed "
+          f"({kind.__name__}: {value}); aborting all ranks", file=sys.stderr, flush=True)
     _previous_hook(kind, value, traceback)
+    sys.stderr.flush()
     if size() > 1:
         abort(1)

@@ -109,7 +109,7 @@ def test_a_rank_that_raises_ends_every_rank_with_its_error(tmp_path):
     done = run_worker(3, "raise", tmp_path, timeout=60)
     assert done.returncode != 0
     assert "RuntimeError: boom on rank 2" in done.stderr
-    assert "rank 2 of 3 failed" in done.stderr
+    assert "rank 2 of 3 failed (RuntimeError: boom on rank 2)" in done.stderr
     assert time.perf_counter() - started < 30
 
 
