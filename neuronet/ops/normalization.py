@@ -35,18 +35,17 @@ class BatchNorm(Function):
             variance = moving_variance.astype(x.dtype, copy=False)
         inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
         scale = inv_std if gamma is None else gamma * inv_std
-        if training:
-            x_hat = centered
-            x_hat *= inv_std
-            self.save_for_backward(x_hat, scale)
-            y = x_hat if gamma is None else x_hat * gamma
-        else:
+        if not training:
             self.save_for_backward(x, mean, inv_std, scale)
             y = x * scale
-            if beta is not None:
-                beta = beta - mean * scale
-            else:
-                y -= mean * scale
+            y += -mean * scale if beta is None else beta - mean * scale
+            return y
+        x_hat = centered
+        x_hat *= inv_std
+        self.save_for_backward(x_hat, scale)
+        if gamma is None:  # x_hat is kept for backward: y must not be it when beta is added
+            return x_hat if beta is None else x_hat + beta
+        y = x_hat * gamma
         if beta is not None:
             y += beta
         return y
