@@ -12,6 +12,7 @@ every rank within a second or so, with the failing rank's status.
 """
 import os
 import sys
+import time
 
 # Set by the process managers: MPICH's Hydra (PMI_*), Open MPI, Slurm's srun (PMI_SIZE too).
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
@@ -102,10 +103,16 @@ def allreduce_sum(array):
     return array
 
 
+ABORT_GRACE_S = 0.5  # for mpirun to pass on what the rank printed last
+
+
 def abort(status=1):
     """End every rank now with ``status`` (MPI_Abort); no return."""
     sys.stdout.flush()
     sys.stderr.flush()
+    # mpirun forwards a rank's output after it was written, and MPI_Abort ends the job at
+    # once: without the pause, a loaded machine lost the error that explains the abort
+    time.sleep(ABORT_GRACE_S)
     _comm.Abort(status)
 
 
@@ -123,6 +130,5 @@ def _abort_on_uncaught(kind, value, traceback):
     print(f"neuronet.distributed: rank {rank()} of {size()} failed "
           f"({kind.__name__}: {value}); aborting all ranks", file=sys.stderr, flush=True)
     _previous_hook(kind, value, traceback)
-    sys.stderr.flush()
     if size() > 1:
         abort(1)
