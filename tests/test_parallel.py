@@ -130,11 +130,12 @@ def test_conv_and_pool_give_the_same_results_with_any_thread_count(threads, rng)
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_the_recurrent_op_splits_the_batch_and_gives_the_same_results_with_any_thread_count(
-        cell, threads, rng):
+        cell, threads, rng, monkeypatch):
     """Batch 50 in 1, 2 and 3 parts of >= 16 sequences (a mask and recurrent dropout
     too): outputs, input and state gradients equal; weight gradients are partial sums
     in another order, so equal to rounding."""
     gates, units = {"lstm": 4, "gru": 3}[cell], 5
+    monkeypatch.setattr(loop, "MIN_PART_GATE_VALUES", 16 * gates * units)
     x, gy = rng.standard_normal((50, 7, 4)), rng.standard_normal((50, 7 + 2, units))
     weights = [rng.standard_normal((4, gates * units)),
                rng.standard_normal((units, gates * units)),
@@ -151,12 +152,20 @@ def test_the_recurrent_op_splits_the_batch_and_gives_the_same_results_with_any_t
                                 recurrent_mask=dropout)
         y = ops.concatenate([output, ops.stack([final[0], final[-1]], axis=1)], axis=1)
         y.backward(gy)
-        seen.append(len(loop._batch_parts(50)))
+        seen.append(len(loop._batch_parts(50, gates * units)))
         results.append([y.numpy(), h0.grad.numpy()] + [t.grad.numpy() for t in tensors])
     assert seen == [1, 2, 3]
     for other in results[1:]:
         for mine, theirs in zip(other, results[0]):
             assert_close(mine, theirs, 1e-12)
+
+
+def test_a_part_of_the_batch_needs_enough_gate_values_per_step(threads):
+    threads(2)
+    assert len(loop._batch_parts(32, 4 * 128)) == 2  # LSTM(128): 16 x 512 gate values
+    assert len(loop._batch_parts(32, 3 * 128)) == 1  # GRU(128): 16 x 384, too few
+    assert len(loop._batch_parts(64, 3 * 128)) == 2
+    assert len(loop._batch_parts(1000, 4 * 4)) == 1  # LSTM(4): 500 x 16 values each
 
 
 def test_a_recurrent_model_holds_blas():
