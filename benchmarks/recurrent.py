@@ -10,8 +10,14 @@ row Fashion-MNIST) and (32, 100, 64). It measures
   ``--steps`` batches of the same size;
 each framework in its own process (one per round and framework, the two interleaved
 round by round, so a busy machine slows both alike), and prints the medians and the
-ratio neuronet / PyTorch; results go to ``benchmarks/results_recurrent.json``. Both get
+ratio neuronet / PyTorch; results go to ``benchmarks/results_recurrent.json``. All get
 the same threads (``--threads``, default all cores).
+
+PyTorch runs twice: as it comes, where its LSTM (not its GRU) calls oneDNN's fused RNN
+primitive on x86 CPUs (a compiled kernel for the whole sequence, 2-2.5x faster than
+its own loop here), and with oneDNN switched off (``torch.backends.mkldnn``), where
+its LSTM runs the eager loop of ATen ops, as its GRU always does: the column
+"pytorch, no oneDNN" and the ratio against it.
 
 Usage: python benchmarks/recurrent.py [--rounds 5] [--steps 20] [--threads N]
 """
@@ -29,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS, CLASSES = 128, 10
 SHAPES = ((64, 28, 28), (32, 100, 64))  # (batch, steps, features)
 CELLS = ("lstm", "gru")
+FRAMEWORKS = ("neuronet", "pytorch", "pytorch-no-onednn")
 SETTLE_S = 0.3  # let BLAS's and OpenMP's idle threads stop spinning before a timing
 
 
@@ -97,6 +104,11 @@ def time_batches(function, batches, steps, warmup):
 
 
 def child(framework, steps, warmup):
+    if framework == "pytorch-no-onednn":
+        import torch
+        with torch.backends.mkldnn.flags(enabled=False):
+            return child("pytorch", steps, warmup)
+
     """One round of every work item in this process: prints {key: sequences/s}."""
     figures = {}
     for cell in CELLS:
@@ -125,9 +137,10 @@ def row(key, samples):
     """Medians of both frameworks for one work item, and their ratios."""
     def median(framework, suffix=""):
         return statistics.median(s[key + suffix] for s in samples[framework])
-    ours, theirs = median("neuronet"), median("pytorch")
+    ours, theirs, composite = (median(f) for f in FRAMEWORKS)
     return {"work": key, "neuronet": ours, "pytorch": theirs, "ratio": ours / theirs,
-            "cpu_ratio": median("neuronet", " cpu") / median("pytorch", " cpu")}
+            "cpu_ratio": median("neuronet", " cpu") / median("pytorch", " cpu"),
+            "pytorch_no_onednn": composite, "ratio_no_onednn": ours / composite}
 
 
 def main(argv=None):
@@ -137,20 +150,20 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--output", default=os.path.join(HERE, "results_recurrent.json"))
-    parser.add_argument("--child", choices=("neuronet", "pytorch"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         from threadpoolctl import threadpool_limits
 
         import neuronet
         neuronet.set_num_threads(args.threads)
-        if args.child == "pytorch":
+        if args.child.startswith("pytorch"):
             import torch
             torch.set_num_threads(args.threads)
         with threadpool_limits(limits=args.threads):
             child(args.child, args.steps, args.warmup)
         return
-    samples = {"neuronet": [], "pytorch": []}
+    samples = {framework: [] for framework in FRAMEWORKS}
     for _ in range(args.rounds):
         for framework in samples:
             samples[framework].append(run_child(framework, args))
@@ -158,10 +171,12 @@ def main(argv=None):
     print(f"{os.cpu_count()} cores, {args.threads} threads; medians of {args.rounds} rounds "
           f"of {args.steps} batches; sequences/s by the wall clock, and by each process's "
           "CPU time (steadier on a shared machine; with one thread, the compute itself)")
-    print(f"{'work':<26}{'neuronet':>10}{'pytorch':>10}{'ratio':>7}{'cpu: ratio':>12}")
+    print(f"{'work':<26}{'neuronet':>10}{'pytorch':>10}{'ratio':>7}{'cpu: ratio':>12}"
+          f"{'no oneDNN':>11}{'ratio':>7}")
     for r in rows:
         print(f"{r['work']:<26}{r['neuronet']:>10,.0f}{r['pytorch']:>10,.0f}{r['ratio']:>7.2f}"
-              f"{r['cpu_ratio']:>12.2f}")
+              f"{r['cpu_ratio']:>12.2f}{r['pytorch_no_onednn']:>11,.0f}"
+              f"{r['ratio_no_onednn']:>7.2f}")
     with open(args.output, "w") as file:
         json.dump({"date": time.strftime("%Y-%m-%d"), "threads": args.threads,
                    "rounds": args.rounds, "steps": args.steps, "rows": rows,
