@@ -4,7 +4,8 @@
 threads) once per round; it builds the MLP and the CNN of the speed issue in Keras, trains
 each with Adam on fixed batches of 128 through ``train_on_batch`` (compiled by XLA, as Keras
 does by default) and times ``predict`` at batch 1000, then prints one JSON line:
-``{"mlp.train.keras": samples/s, ...}``. Where Keras or JAX is not installed it prints
+``{"mlp.train.keras": samples/s, ...}`` (with ``"cnn.predict.cpu_ms.keras"``: the CPU ms
+per 1000 images). Where Keras or JAX is not installed it prints
 ``{"missing": "<why>"}`` and exits 0, so the caller can skip the column without a figure.
 
 Usage (normally through speed.py): python benchmarks/keras_runner.py --steps 100
@@ -41,11 +42,14 @@ def time_training(model, x, y, steps, warmup):
 
 
 def time_predict(model, x):
+    """Samples/s of ``predict`` at batch 1000, and this process's CPU ms per 1000 samples
+    (XLA's threads included: its flags do not hold it to one thread)."""
     model.predict(x[:PREDICT_BATCH], batch_size=PREDICT_BATCH, verbose=0)
     time.sleep(SETTLE_S)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
-    return len(x) / (time.perf_counter() - start)
+    cpu_ms = (time.process_time() - start_cpu) / len(x) * PREDICT_BATCH * 1e3
+    return len(x) / (time.perf_counter() - start), cpu_ms
 
 
 def images(count):
@@ -76,7 +80,8 @@ def main(argv=None):
     for name in args.models.split(","):
         model = keras_style_model(keras, name)
         figures[f"{name}.train.keras"] = time_training(model, x, y, args.steps, args.warmup)
-        figures[f"{name}.predict.keras"] = time_predict(model, x[:5000])
+        figures[f"{name}.predict.keras"], figures[f"{name}.predict.cpu_ms.keras"] = \
+            time_predict(model, x[:5000])
     print(json.dumps(figures))
 
 

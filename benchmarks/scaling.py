@@ -15,6 +15,8 @@
   process (``time.process_time``: far less sensitive to other jobs than the clock; run it
   with ``--threads 1``): the whole step, its matrix products alone in bare NumPy, Adam's
   update alone, and the whole step at batch 2 (the fixed cost: Python, tape, optimizer).
+- ``cnn_split``: the same for the CNN's inference on 1,000 images, beside Keras + JAX's
+  (``cnn_split.py``).
 
 Each section prints a table, writes ``benchmarks/results-<section>.json`` and a plot
 ``benchmarks/<section>.png``. ``--rounds`` and ``--steps`` of speed.py scale the work.
@@ -27,11 +29,12 @@ import time
 import numpy as np
 
 import speed
+from cnn_split import cnn_split  # noqa: F401 (run_sections runs a section by its name)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH_SIZES = (16, 64, 128, 512)
 CHAIN = 1000
-SECTIONS = ("scaling", "overhead", "resnet", "latency", "split")
+SECTIONS = ("scaling", "overhead", "resnet", "latency", "split", "cnn_split")
 
 
 def run_sections(args, have_torch):
@@ -272,15 +275,8 @@ def split(args, have_torch):
              "step_at_batch_2_ms": lambda: model.train_on_batch(*tiny)}
     row = {"threads": args.threads}
     for name, work in parts.items():
-        row[name] = min(_cpu_ms(work, 20) for _ in range(max(3, args.rounds)))
+        row[name] = min(speed.cpu_ms(work, 20) for _ in range(max(3, args.rounds)))
     return [row]
-
-
-def _cpu_ms(work, count):
-    start = time.process_time()
-    for _ in range(count):
-        work()
-    return (time.process_time() - start) / count * 1e3
 
 
 # --- tables and plots ---------------------------------------------------------------------
@@ -366,6 +362,7 @@ PLOTS = {
     "resnet": lambda rows, path: _bars(rows, path, ["samples_per_s"],
                                        [row["work"] for row in rows], "ResNet-20 samples/s"),
     "split": lambda rows, path: _split_bars(rows[0], path),
+    "cnn_split": lambda rows, path: _split_bars(rows[0], path),
     "latency": lambda rows, path: _bars(rows, path, ["median_ms", "p99_ms"],
                                         ["median", "99th percentile"], "CNN batch-1 ms"),
 }

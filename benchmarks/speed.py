@@ -170,6 +170,14 @@ def matmul_rate(size=2048, repeats=5):
 
 
 # --- peak memory: one training run per process -----------------------------------------
+def cpu_ms(work, count):
+    """CPU milliseconds of this process per call of ``work`` (``count`` calls)."""
+    start = time.process_time()
+    for _ in range(count):
+        work()
+    return (time.process_time() - start) / count * 1e3
+
+
 def child_training_run(framework, name, steps, batch=BATCH):
     """Train ``steps`` steps and print the peak resident memory in MiB."""
     x, y, _ = load_images(batch * 20)
@@ -346,7 +354,7 @@ def main(argv=None):
                         help="a Python with Keras 3 and JAX ('' to skip the column)")
     parser.add_argument("--section", default="main",
                         choices=("main", "scaling", "overhead", "resnet", "latency", "split",
-                                 "all"))
+                                 "cnn_split", "all"))
     parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -53,3 +53,18 @@ def test_resnet20_has_the_papers_size_in_both_frameworks():
     convolutions = [m for m in twin.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len([c for c in convolutions if c.kernel_size == (3, 3)]) == 19  # + 1 dense = 20
     assert model.predict(np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)
+
+
+def test_cnn_split_unrolls_the_convolutions_own_product():
+    import cnn_split
+
+    from neuronet import ops
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((2, 5, 6, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    block = cnn_split.conv_block(images, kernel)
+    block["cols"].reshape(block["windows"].shape)[...] = block["windows"]
+    np.matmul(block["cols"], block["w"], out=block["z"])
+    expected = ops.conv2d(images, kernel, padding="same").numpy()
+    np.testing.assert_allclose(block["z"].reshape(expected.shape), expected, rtol=1e-5,
+                               atol=1e-5)
