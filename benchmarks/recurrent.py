@@ -14,7 +14,7 @@ ratio neuronet / PyTorch; results go to ``benchmarks/results_recurrent.json``. A
 the same threads (``--threads``, default all cores).
 
 PyTorch runs twice: as it comes, where its LSTM (not its GRU) calls oneDNN's fused RNN
-primitive on x86 CPUs (a compiled kernel for the whole sequence, 2-2.5x faster than
+primitive on x86 CPUs (a compiled kernel for the whole sequence, 1.5-2.6x faster than
 its own loop here), and with oneDNN switched off (``torch.backends.mkldnn``), where
 its LSTM runs the eager loop of ATen ops, as its GRU always does: the column
 "pytorch, no oneDNN" and the ratio against it.
@@ -104,12 +104,11 @@ def time_batches(function, batches, steps, warmup):
 
 
 def child(framework, steps, warmup):
+    """One round of every work item in this process: prints {key: sequences/s}."""
     if framework == "pytorch-no-onednn":
         import torch
         with torch.backends.mkldnn.flags(enabled=False):
             return child("pytorch", steps, warmup)
-
-    """One round of every work item in this process: prints {key: sequences/s}."""
     figures = {}
     for cell in CELLS:
         for shape in SHAPES:
@@ -134,7 +133,7 @@ def run_child(framework, args):
 
 
 def row(key, samples):
-    """Medians of both frameworks for one work item, and their ratios."""
+    """Medians of the frameworks for one work item, and neuronet's ratios to PyTorch's."""
     def median(framework, suffix=""):
         return statistics.median(s[key + suffix] for s in samples[framework])
     ours, theirs, composite = (median(f) for f in FRAMEWORKS)
