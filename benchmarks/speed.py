@@ -155,6 +155,14 @@ def time_torch_predict(pair, x):
     return len(x) / (time.perf_counter() - start)
 
 
+def cpu_ms(work, count):
+    """CPU milliseconds of this process per call of ``work`` (``count`` calls)."""
+    start = time.process_time()
+    for _ in range(count):
+        work()
+    return (time.process_time() - start) / count * 1e3
+
+
 def matmul_rate(size=2048, repeats=5):
     """The machine's float32 matrix-product rate in GFLOP/s (median of ``repeats``)."""
     rng = np.random.default_rng(0)
@@ -170,14 +178,6 @@ def matmul_rate(size=2048, repeats=5):
 
 
 # --- peak memory: one training run per process -----------------------------------------
-def cpu_ms(work, count):
-    """CPU milliseconds of this process per call of ``work`` (``count`` calls)."""
-    start = time.process_time()
-    for _ in range(count):
-        work()
-    return (time.process_time() - start) / count * 1e3
-
-
 def child_training_run(framework, name, steps, batch=BATCH):
     """Train ``steps`` steps and print the peak resident memory in MiB."""
     x, y, _ = load_images(batch * 20)
