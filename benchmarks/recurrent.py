@@ -17,7 +17,9 @@ PyTorch runs twice: as it comes, where its LSTM (not its GRU) calls oneDNN's fus
 primitive on x86 CPUs (a compiled kernel for the whole sequence, 1.5-2.6x faster than
 its own loop here), and with oneDNN switched off (``torch.backends.mkldnn``), where
 its LSTM runs the eager loop of ATen ops, as its GRU always does: the column
-"pytorch, no oneDNN" and the ratio against it.
+"pytorch, no oneDNN" and the ratio against it. neuronet's opt-in onnxruntime engine
+(``model.to_onnxruntime()``) gets an inference column of its own, with its ratio to
+PyTorch as it comes.
 
 Usage: python benchmarks/recurrent.py [--rounds 5] [--steps 20] [--threads N]
 """
@@ -35,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 UNITS, CLASSES = 128, 10
 SHAPES = ((64, 28, 28), (32, 100, 64))  # (batch, steps, features)
 CELLS = ("lstm", "gru")
-FRAMEWORKS = ("neuronet", "pytorch", "pytorch-no-onednn")
+FRAMEWORKS = ("neuronet", "pytorch", "pytorch-no-onednn", "onnxruntime")
 SETTLE_S = 0.3  # let BLAS's and OpenMP's idle threads stop spinning before a timing
 
 
@@ -46,7 +48,7 @@ def data(shape, batches):
     return x, y
 
 
-def neuronet_runner(cell, shape):
+def neuronet_model(cell, shape):
     import neuronet as nn
     from neuronet import layers
 
@@ -54,6 +56,11 @@ def neuronet_runner(cell, shape):
     model = nn.Sequential([layers.Input(shape[1:]), recurrent, layers.Dense(CLASSES)])
     model.compile(optimizer=nn.optimizers.Adam(1e-3),
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def neuronet_runner(cell, shape):
+    model = neuronet_model(cell, shape)
 
     def train(x, y):
         model.train_on_batch(x, y)
@@ -61,6 +68,12 @@ def neuronet_runner(cell, shape):
     def infer(x):
         model.predict(x, batch_size=len(x))
     return train, infer
+
+
+def onnxruntime_runner(cell, shape):
+    """neuronet's model on its opt-in onnxruntime engine: inference only (train None)."""
+    engine = neuronet_model(cell, shape).to_onnxruntime()
+    return None, lambda x: engine.predict(x, batch_size=len(x))
 
 
 def torch_runner(cell, shape):
@@ -92,6 +105,10 @@ def torch_runner(cell, shape):
     return train, infer
 
 
+RUNNERS = {"neuronet": neuronet_runner, "pytorch": torch_runner,
+           "onnxruntime": onnxruntime_runner}
+
+
 def time_batches(function, batches, steps, warmup):
     """(wall seconds, CPU seconds of this process) for ``steps`` calls after warm-up."""
     for i in range(warmup):
@@ -113,11 +130,12 @@ def child(framework, steps, warmup):
     for cell in CELLS:
         for shape in SHAPES:
             x, y = data(shape, 4)
-            make = neuronet_runner if framework == "neuronet" else torch_runner
-            train, infer = make(cell, shape)
+            train, infer = RUNNERS[framework](cell, shape)
             key = f"{cell} {shape[0]}x{shape[1]}x{shape[2]}"
             for task, function, batch in (("train", train, lambda i: (x[i % 4], y[i % 4])),
                                           ("predict", infer, lambda i: (x[i % 4],))):
+                if function is None:
+                    continue
                 wall, cpu = time_batches(function, batch, steps, warmup)
                 figures[f"{key} {task}"] = steps * shape[0] / wall
                 figures[f"{key} {task} cpu"] = steps * shape[0] / cpu
@@ -136,10 +154,14 @@ def row(key, samples):
     """Medians of the frameworks for one work item, and neuronet's ratios to PyTorch's."""
     def median(framework, suffix=""):
         return statistics.median(s[key + suffix] for s in samples[framework])
-    ours, theirs, composite = (median(f) for f in FRAMEWORKS)
-    return {"work": key, "neuronet": ours, "pytorch": theirs, "ratio": ours / theirs,
-            "cpu_ratio": median("neuronet", " cpu") / median("pytorch", " cpu"),
-            "pytorch_no_onednn": composite, "ratio_no_onednn": ours / composite}
+    ours, theirs, composite = (median(f) for f in FRAMEWORKS[:3])
+    figures = {"work": key, "neuronet": ours, "pytorch": theirs, "ratio": ours / theirs,
+               "cpu_ratio": median("neuronet", " cpu") / median("pytorch", " cpu"),
+               "pytorch_no_onednn": composite, "ratio_no_onednn": ours / composite}
+    if key in samples["onnxruntime"][0]:  # the engine's column: inference only
+        engine = median("onnxruntime")
+        figures.update(onnxruntime=engine, ratio_onnxruntime=engine / theirs)
+    return figures
 
 
 def main(argv=None):
@@ -171,11 +193,13 @@ def main(argv=None):
           f"of {args.steps} batches; sequences/s by the wall clock, and by each process's "
           "CPU time (steadier on a shared machine; with one thread, the compute itself)")
     print(f"{'work':<26}{'neuronet':>10}{'pytorch':>10}{'ratio':>7}{'cpu: ratio':>12}"
-          f"{'no oneDNN':>11}{'ratio':>7}")
+          f"{'no oneDNN':>11}{'ratio':>7}{'onnxruntime':>13}{'ratio':>7}")
     for r in rows:
+        engine = (f"{r['onnxruntime']:>13,.0f}{r['ratio_onnxruntime']:>7.2f}"
+                  if "onnxruntime" in r else "")
         print(f"{r['work']:<26}{r['neuronet']:>10,.0f}{r['pytorch']:>10,.0f}{r['ratio']:>7.2f}"
               f"{r['cpu_ratio']:>12.2f}{r['pytorch_no_onednn']:>11,.0f}"
-              f"{r['ratio_no_onednn']:>7.2f}")
+              f"{r['ratio_no_onednn']:>7.2f}{engine}")
     with open(args.output, "w") as file:
         json.dump({"date": time.strftime("%Y-%m-%d"), "threads": args.threads,
                    "rounds": args.rounds, "steps": args.steps, "rows": rows,

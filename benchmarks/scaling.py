@@ -11,6 +11,8 @@
   ``Add``, and its PyTorch twin: training (Adam, batch 64) and inference (batch 256)
   samples/s on random data of CIFAR-10's shape.
 - ``latency``: the CNN on one image at a time (batch 1): median and 99th percentile.
+- ``resnet`` and ``latency`` also time neuronet's opt-in onnxruntime engine
+  (``model.to_onnxruntime()``, inference only) where onnx and onnxruntime are installed.
 - ``split``: where the MLP's training step at batch 128 spends its time, in CPU time of this
   process (``time.process_time``: far less sensitive to other jobs than the clock; run it
   with ``--threads 1``): the whole step, its matrix products alone in bare NumPy, Adam's
@@ -34,6 +36,8 @@ from cnn_split import cnn_split  # noqa: F401 (run_sections runs a section by it
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH_SIZES = (16, 64, 128, 512)
 CHAIN = 1000
+# The columns a section may have; neuronet's opt-in onnxruntime engine runs inference only.
+ENGINES = ("neuronet", "neuronet_onnxruntime", "pytorch")
 SECTIONS = ("scaling", "overhead", "resnet", "latency", "split", "cnn_split")
 
 
@@ -186,6 +190,10 @@ def resnet(args, have_torch):
             model, x, y, steps, 2, RESNET_TRAIN_BATCH))
         figures.setdefault("neuronet.predict", []).append(_predict_rate(
             lambda xb: model.predict(xb, batch_size=RESNET_PREDICT_BATCH), x))
+        if speed.have_onnxruntime():
+            engine = model.to_onnxruntime()
+            figures.setdefault("neuronet_onnxruntime.predict", []).append(_predict_rate(
+                lambda xb: engine.predict(xb, batch_size=RESNET_PREDICT_BATCH), x))
         if have_torch:
             import torch
             pair = torch_resnet20()
@@ -198,7 +206,7 @@ def resnet(args, have_torch):
                 figures.setdefault("pytorch.predict", []).append(_predict_rate(
                     lambda xb: pair[0](xb), xt))
     return [{"work": work, **{f"{f}_samples_per_s": statistics.median(figures[f"{f}.{work}"])
-                              for f in _frameworks(have_torch)}}
+                              for f in ENGINES if f"{f}.{work}" in figures}}
             for work in ("train", "predict")]
 
 
@@ -218,6 +226,10 @@ def latency(args, have_torch):
     count = max(100, args.rounds * 60)
     model = speed.neuronet_model("cnn")
     calls = {"neuronet": lambda i: model.predict(x[i % 64:i % 64 + 1], batch_size=1)}
+    if speed.have_onnxruntime():
+        engine = model.to_onnxruntime()
+        calls["neuronet_onnxruntime"] = lambda i: engine.predict(x[i % 64:i % 64 + 1],
+                                                                 batch_size=1)
     if have_torch:
         import torch
         torch_cnn = speed.torch_model("cnn")[0].eval()
@@ -282,10 +294,10 @@ def split(args, have_torch):
 # --- tables and plots ---------------------------------------------------------------------
 def _print_rows(section, rows):
     print(f"\n[{section}]")
-    keys = list(rows[0])
+    keys = list(dict.fromkeys(key for row in rows for key in row))
     print("  ".join(f"{key:>22}" for key in keys))
     for row in rows:
-        print("  ".join(f"{_cell(row[key]):>22}" for key in keys))
+        print("  ".join(f"{_cell(row.get(key, '-')):>22}" for key in keys))
 
 
 def _cell(value):
@@ -303,7 +315,7 @@ def _axes(count=1):
 
 
 def _frameworks_in(rows, suffix):
-    return [f for f in ("neuronet", "pytorch") if f"{f}_{suffix}" in rows[0]]
+    return [f for f in ENGINES if any(f"{f}_{suffix}" in row for row in rows)]
 
 
 def plot_scaling(rows, path):
@@ -331,7 +343,8 @@ def _bars(rows, path, suffixes, labels, ylabel):
     frameworks = _frameworks_in(rows, suffixes[0])
     width = 0.8 / len(frameworks)
     for k, framework in enumerate(frameworks):
-        values = [row[f"{framework}_{suffix}"] for row in rows for suffix in suffixes]
+        values = [row.get(f"{framework}_{suffix}", np.nan)  # nan: no bar
+                  for row in rows for suffix in suffixes]
         axes.bar([i + k * width for i in range(len(values))], values, width, label=framework)
     axes.set_xticks([i + width * (len(frameworks) - 1) / 2 for i in range(len(labels))])
     axes.set_xticklabels(labels)

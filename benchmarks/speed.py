@@ -6,6 +6,8 @@ round and taking medians:
 - training samples/s over ``--steps`` steps after warm-up (``train_on_batch`` in
   neuronet, the usual zero_grad/forward/backward/step loop in PyTorch);
 - inference samples/s (``predict`` with batch 1000; ``torch.no_grad`` forward);
+- inference samples/s of neuronet's opt-in onnxruntime engine (``model.to_onnxruntime()``,
+  where onnx and onnxruntime are installed): its own column, never neuronet's figure;
 - peak resident memory of a training run, each in a separate process;
 - achieved GFLOP/s and its fraction of the float32 matrix-product rate measured
   in the same run;
@@ -142,6 +144,11 @@ def time_neuronet_predict(model, x):
     return len(x) / (time.perf_counter() - start)
 
 
+def time_onnxruntime_predict(model, x):
+    """``time_neuronet_predict`` of the model run by the opt-in onnxruntime engine."""
+    return time_neuronet_predict(model.to_onnxruntime(), x)
+
+
 def time_torch_predict(pair, x):
     import torch
     model = pair[0]
@@ -238,6 +245,9 @@ def measure(args, have_torch):
             samples[f"{name}.train.neuronet"].append(
                 time_neuronet_training(model, x, y, args.steps, args.warmup))
             samples[f"{name}.predict.neuronet"].append(time_neuronet_predict(model, x_predict))
+            if have_onnxruntime():
+                samples.setdefault(f"{name}.predict.onnxruntime", []).append(
+                    time_onnxruntime_predict(model, x_predict))
             if have_torch:
                 pair = torch_model(name)
                 samples[f"{name}.train.pytorch"].append(
@@ -277,6 +287,13 @@ def report(args, have_torch):
             if keras is not None:
                 row["keras_samples_per_s"] = keras
                 row["ratio_keras"] = row["neuronet_samples_per_s"] / keras
+            engine = medians.get(f"{name}.{task}.onnxruntime")
+            if engine is not None:  # inference only: a column of its own, never neuronet's
+                row["onnxruntime_samples_per_s"] = engine
+                for peer, ratio in (("pytorch", "ratio_onnxruntime"),
+                                    ("keras", "ratio_onnxruntime_keras")):
+                    if f"{peer}_samples_per_s" in row:
+                        row[ratio] = engine / row[f"{peer}_samples_per_s"]
             rows.append(row)
     return {
         "date": time.strftime("%Y-%m-%d"),
@@ -325,12 +342,29 @@ def print_table(result):
               f"{_figure(row.get('pytorch_samples_per_s')):>12}"
               f"{row.get('ratio', float('nan')):>8.2f}{keras}{row['neuronet_gflops']:>9.1f}"
               f"{row['neuronet_peak_fraction']:>9.0%}")
+    for row in result["rows"]:
+        if "onnxruntime_samples_per_s" in row:
+            ratios = "".join(f", {row[key]:.2f}x {peer}" for key, peer in (
+                ("ratio_onnxruntime", "PyTorch"), ("ratio_onnxruntime_keras", "Keras"))
+                if key in row)
+            print(f"{row['model']} {row['task']} on the onnxruntime engine (opt-in): "
+                  f"{row['onnxruntime_samples_per_s']:,.0f}/s{ratios}")
     for key, mib in result["peak_memory_mib"].items():
         print(f"peak memory, training {key}: {mib:,.0f} MiB")
 
 
 def _figure(value):
     return "-" if value is None else format(value, ",.0f")
+
+
+def have_onnxruntime():
+    """Whether the opt-in onnxruntime engine can run here (onnx and onnxruntime)."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _import_torch(threads):

@@ -1,5 +1,6 @@
 """The benchmark's machinery: the Keras column is skipped, never invented, where Keras/JAX
-is absent; the ResNet-20 of the scaling section is the paper's, in both frameworks."""
+is absent; the onnxruntime engine's figures are a column of their own; the ResNet-20
+of the scaling section is the paper's, in both frameworks."""
 import json
 import pathlib
 import subprocess
@@ -40,6 +41,23 @@ def test_missing_keras_leaves_no_column(monkeypatch):
     medians, samples, _, missing, _ = speed.measure(args, have_torch=False)
     assert missing == "Keras/JAX not installed"
     assert not any(key.endswith(".keras") for key in list(medians) + list(samples))
+
+
+def test_the_onnxruntime_engine_gets_a_column_of_its_own(monkeypatch):
+    """Its inference figure sits beside neuronet's, never in its place; none without it."""
+    monkeypatch.setattr(speed, "time_neuronet_training", lambda *a, **k: 1000.0)
+    monkeypatch.setattr(speed, "time_neuronet_predict", lambda *a, **k: 2000.0)
+    monkeypatch.setattr(speed, "time_onnxruntime_predict", lambda *a, **k: 3000.0)
+    monkeypatch.setattr(speed, "load_images", lambda count: (np.zeros((256, 28, 28, 1),
+                                                                      np.float32),
+                                                             np.zeros(256, np.int64), "test"))
+    args = types.SimpleNamespace(rounds=1, steps=1, warmup=0, threads=1, keras_python="")
+    medians = speed.measure(args, have_torch=False)[0]
+    assert {k: v for k, v in medians.items() if k.startswith("cnn.")} == {
+        "cnn.train.neuronet": 1000.0, "cnn.predict.neuronet": 2000.0,
+        "cnn.predict.onnxruntime": 3000.0}
+    monkeypatch.setattr(speed, "have_onnxruntime", lambda: False)
+    assert not any("onnxruntime" in key for key in speed.measure(args, have_torch=False)[0])
 
 
 def test_resnet20_has_the_papers_size_in_both_frameworks():

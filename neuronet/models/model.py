@@ -223,6 +223,14 @@ class Model(Trainer, Layer):
 
         onnx_export.export_onnx(self, path, opset=opset)
 
+    def to_onnxruntime(self, threads=None, opset=17):
+        """This model exported to ONNX and opened in ONNX Runtime: a ``RuntimeModel``
+        whose ``predict`` gives what this model's does, with the weights it has now
+        (``neuronet.io.onnx.runtime``). Needs the onnx and onnxruntime packages."""
+        from neuronet.io.onnx import RuntimeModel  # optional dependency: loaded on use
+
+        return RuntimeModel(self, threads=threads, opset=opset)
+
     def load_weights(self, path):
         """Copy the weights of a ``save``/``save_weights`` file into this built model."""
         io.load_weights(self, path)

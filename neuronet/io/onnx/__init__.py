@@ -1,5 +1,6 @@
 """ONNX export of Sequential and functional models: ``to_onnx(model)`` gives an
-``onnx.ModelProto``, ``export_onnx(model, path)`` writes it (``model.export_onnx(path)``).
+``onnx.ModelProto``, ``export_onnx(model, path)`` writes it (``model.export_onnx(path)``);
+``RuntimeModel(model)`` (``model.to_onnxruntime()``) runs it in ONNX Runtime.
 
 Needs the ``onnx`` package (``pip install 'neuronet[onnx]'``). The converters live one
 module per layer family, registered by layer class in ``table.CONVERTERS``; importing
@@ -14,4 +15,5 @@ except ModuleNotFoundError:
 from neuronet.io.onnx import (activation, clustering, convolutional, core, merging,
                               normalization, op_layer, recurrent, sequence, spatial)
 from neuronet.io.onnx.export import DEFAULT_OPSET, export_onnx, to_onnx
+from neuronet.io.onnx.runtime import RuntimeModel
 from neuronet.io.onnx.table import CONVERTERS, OnnxExportError, converts
