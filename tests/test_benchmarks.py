@@ -27,16 +27,23 @@ def test_keras_runner_says_missing_where_jax_is_absent(tmp_path):
     assert "Keras/JAX not installed" in figures["missing"]
 
 
+def fake_timings(monkeypatch):
+    """neuronet's figures as constants (training 1000, predict 2000, predict on the
+    onnxruntime engine 3000 samples/s) on 256 blank images."""
+    monkeypatch.setattr(speed, "time_neuronet_training", lambda *a, **k: 1000.0)
+    monkeypatch.setattr(speed, "time_neuronet_predict", lambda *a, **k: 2000.0)
+    monkeypatch.setattr(speed, "time_onnxruntime_predict", lambda *a, **k: 3000.0)
+    images = np.zeros((256, 28, 28, 1), np.float32)
+    monkeypatch.setattr(speed, "load_images", lambda count: (images, np.zeros(256, np.int64),
+                                                             "test"))
+
+
 def test_missing_keras_leaves_no_column(monkeypatch):
     # The first round runs, the second finds Keras gone: no partial column either.
     rounds = iter([{"versions": "Keras 3", "mlp.train.keras": 5.0, "cnn.train.keras": 6.0},
                    {"missing": "Keras/JAX not installed"}])
     monkeypatch.setattr(speed, "keras_round", lambda args: next(rounds))
-    monkeypatch.setattr(speed, "time_neuronet_training", lambda *a, **k: 1000.0)
-    monkeypatch.setattr(speed, "time_neuronet_predict", lambda *a, **k: 2000.0)
-    monkeypatch.setattr(speed, "load_images", lambda count: (np.zeros((256, 28, 28, 1),
-                                                                      np.float32),
-                                                             np.zeros(256, np.int64), "test"))
+    fake_timings(monkeypatch)
     args = types.SimpleNamespace(rounds=2, steps=1, warmup=0, threads=1, keras_python="python")
     medians, samples, _, missing, _ = speed.measure(args, have_torch=False)
     assert missing == "Keras/JAX not installed"
@@ -45,12 +52,7 @@ def test_missing_keras_leaves_no_column(monkeypatch):
 
 def test_the_onnxruntime_engine_gets_a_column_of_its_own(monkeypatch):
     """Its inference figure sits beside neuronet's, never in its place; none without it."""
-    monkeypatch.setattr(speed, "time_neuronet_training", lambda *a, **k: 1000.0)
-    monkeypatch.setattr(speed, "time_neuronet_predict", lambda *a, **k: 2000.0)
-    monkeypatch.setattr(speed, "time_onnxruntime_predict", lambda *a, **k: 3000.0)
-    monkeypatch.setattr(speed, "load_images", lambda count: (np.zeros((256, 28, 28, 1),
-                                                                      np.float32),
-                                                             np.zeros(256, np.int64), "test"))
+    fake_timings(monkeypatch)
     args = types.SimpleNamespace(rounds=1, steps=1, warmup=0, threads=1, keras_python="")
     medians = speed.measure(args, have_torch=False)[0]
     assert {k: v for k, v in medians.items() if k.startswith("cnn.")} == {

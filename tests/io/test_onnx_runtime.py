@@ -88,7 +88,7 @@ def test_it_keeps_the_weights_it_was_made_with():
     assert_close(model.to_onnxruntime().predict(x), model.predict(x))
 
 
-def test_threads_follow_neuronet_unless_given_and_sleep_when_idle():
+def test_threads_follow_neuronet_unless_given_and_stop_spinning_after_a_run():
     model = randomize(Sequential([Input((4,)), layers.Dense(3)]))
     before = nn.get_num_threads()
     nn.set_num_threads(3)
@@ -97,7 +97,7 @@ def test_threads_follow_neuronet_unless_given_and_sleep_when_idle():
     finally:
         nn.set_num_threads(before)
     assert options.intra_op_num_threads == 3
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
     assert RuntimeModel(model, threads=2).session.get_session_options().intra_op_num_threads == 2
 
 
