@@ -47,10 +47,10 @@ class RuntimeModel:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or parallel.get_num_threads()
         options.inter_op_num_threads = 1
-        # The threads spin between the ops of one run (an LSTM's steps are many small
-        # ones: with no spinning at all its inference was 25% slower) but stop at the end
-        # of each, leaving the cores to neuronet's own threads: spinning on, they burnt
-        # about 40 ms of CPU in the 0.3 s after a run.
+        # The threads spin between the ops of one run, as ONNX Runtime does by default
+        # (an LSTM's steps are many small ops), but stop at the end of each, leaving the
+        # cores to neuronet's own threads: left spinning, they burnt about 40 ms of CPU in
+        # the 0.3 s after a run.
         options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = onnxruntime.InferenceSession(
             to_onnx(model, opset).SerializeToString(), options,
