@@ -6,8 +6,10 @@ round and taking medians:
 - training samples/s over ``--steps`` steps after warm-up (``train_on_batch`` in
   neuronet, the usual zero_grad/forward/backward/step loop in PyTorch);
 - inference samples/s (``predict`` with batch 1000; ``torch.no_grad`` forward);
-- inference samples/s of neuronet's opt-in onnxruntime engine (``model.to_onnxruntime()``,
-  where onnx and onnxruntime are installed): its own column, never neuronet's figure;
+- neuronet's opt-in speed-ups, each in a column of its own (never neuronet's figure),
+  where its library is installed: inference samples/s on the onnxruntime engine
+  (``model.to_onnxruntime()``), training samples/s with the numba accelerator
+  (``neuronet.set_accelerator("numba")``: the optimizer's update as one fused loop);
 - peak resident memory of a training run, each in a separate process;
 - achieved GFLOP/s and its fraction of the float32 matrix-product rate measured
   in the same run;
@@ -42,6 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH = 128
 PREDICT_BATCH = 1000
 MODELS = ("mlp", "cnn")
+# neuronet's opt-in speed-ups, each measured in a column of its own: how the table says it.
+OPT_INS = {"onnxruntime": "on the onnxruntime engine", "numba": "with the numba accelerator"}
 # Seconds to wait before each timing: OpenBLAS's and OpenMP's idle threads spin for about
 # 0.1 s after their last parallel work and would take cores from whatever runs next.
 SETTLE_S = 0.3
@@ -149,6 +153,17 @@ def time_onnxruntime_predict(model, x):
     return time_neuronet_predict(model.to_onnxruntime(), x)
 
 
+def time_numba_training(model, x, y, steps, warmup, batch=BATCH):
+    """``time_neuronet_training`` with the opt-in numba accelerator on (off after it)."""
+    import neuronet
+
+    neuronet.set_accelerator("numba")
+    try:
+        return time_neuronet_training(model, x, y, steps, warmup, batch)
+    finally:
+        neuronet.set_accelerator(None)
+
+
 def time_torch_predict(pair, x):
     import torch
     model = pair[0]
@@ -245,6 +260,9 @@ def measure(args, have_torch):
             samples[f"{name}.train.neuronet"].append(
                 time_neuronet_training(model, x, y, args.steps, args.warmup))
             samples[f"{name}.predict.neuronet"].append(time_neuronet_predict(model, x_predict))
+            if have_numba():
+                samples.setdefault(f"{name}.train.numba", []).append(
+                    time_numba_training(model, x, y, args.steps, args.warmup))
             if have_onnxruntime():
                 samples.setdefault(f"{name}.predict.onnxruntime", []).append(
                     time_onnxruntime_predict(model, x_predict))
@@ -287,13 +305,14 @@ def report(args, have_torch):
             if keras is not None:
                 row["keras_samples_per_s"] = keras
                 row["ratio_keras"] = row["neuronet_samples_per_s"] / keras
-            engine = medians.get(f"{name}.{task}.onnxruntime")
-            if engine is not None:  # inference only: a column of its own, never neuronet's
-                row["onnxruntime_samples_per_s"] = engine
-                for peer, ratio in (("pytorch", "ratio_onnxruntime"),
-                                    ("keras", "ratio_onnxruntime_keras")):
+            for engine in OPT_INS:  # a column of its own, never neuronet's
+                speed = medians.get(f"{name}.{task}.{engine}")
+                if speed is None:
+                    continue
+                row[f"{engine}_samples_per_s"] = speed
+                for peer, suffix in (("pytorch", ""), ("keras", "_keras")):
                     if f"{peer}_samples_per_s" in row:
-                        row[ratio] = engine / row[f"{peer}_samples_per_s"]
+                        row[f"ratio_{engine}{suffix}"] = speed / row[f"{peer}_samples_per_s"]
             rows.append(row)
     return {
         "date": time.strftime("%Y-%m-%d"),
@@ -343,18 +362,29 @@ def print_table(result):
               f"{row.get('ratio', float('nan')):>8.2f}{keras}{row['neuronet_gflops']:>9.1f}"
               f"{row['neuronet_peak_fraction']:>9.0%}")
     for row in result["rows"]:
-        if "onnxruntime_samples_per_s" in row:
+        for engine, label in OPT_INS.items():
+            if f"{engine}_samples_per_s" not in row:
+                continue
             ratios = "".join(f", {row[key]:.2f}x {peer}" for key, peer in (
-                ("ratio_onnxruntime", "PyTorch"), ("ratio_onnxruntime_keras", "Keras"))
+                (f"ratio_{engine}", "PyTorch"), (f"ratio_{engine}_keras", "Keras"))
                 if key in row)
-            print(f"{row['model']} {row['task']} on the onnxruntime engine (opt-in): "
-                  f"{row['onnxruntime_samples_per_s']:,.0f}/s{ratios}")
+            print(f"{row['model']} {row['task']} {label} (opt-in): "
+                  f"{row[f'{engine}_samples_per_s']:,.0f}/s{ratios}")
     for key, mib in result["peak_memory_mib"].items():
         print(f"peak memory, training {key}: {mib:,.0f} MiB")
 
 
 def _figure(value):
     return "-" if value is None else format(value, ",.0f")
+
+
+def have_numba():
+    """Whether the opt-in numba accelerator can run here."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def have_onnxruntime():

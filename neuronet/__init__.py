@@ -3,6 +3,7 @@ from neuronet.tensor import Function, Tensor, is_grad_enabled, no_grad, tensor  
 from neuronet import ops
 from neuronet import ops as functional
 from neuronet.backend import floatx, set_floatx
+from neuronet.accelerator import get_accelerator, set_accelerator
 from neuronet.parallel import get_num_threads, set_num_threads
 from neuronet.random import manual_seed
 

@@ -13,13 +13,14 @@ they declare (``neuronet.parallel`` says why each choice is the faster one):
   with a layer whose op splits its work over threads (``SPLIT_OPS``) holds BLAS at one
   thread for the whole of each call and training step (``Plan.running``): the one place
   a model enters the hold.
-- ``run_updates``: an optimizer's elementwise updates, in its own loop (the reference) or,
-  inside a hold, dealt out to the threads, a big parameter in one piece per thread (the
-  same bits: every rule is elementwise).
+- ``run_updates``: an optimizer's elementwise updates, by its own ``update`` (the
+  reference) or by ``neuronet.accelerator``'s fused kernels when that is on; in one loop
+  or, inside a hold, dealt out to the threads, a big parameter in one piece per thread
+  (the same bits: every rule is elementwise).
 """
 import contextlib
 
-from neuronet import activations, parallel
+from neuronet import accelerator, activations, parallel
 from neuronet.backend import xp
 
 # The ops that split their work over neuronet's threads (``parallel.map_parts``): blocks
@@ -205,17 +206,38 @@ def _facts(layers):
 SPLIT_FROM = 2**17
 
 
-def run_updates(update_each, updates):
-    """``update_each(updates)``, an optimizer's loop over (param, grad, state) updates that
-    are elementwise, run as it is (the reference) or, when this thread holds BLAS (a
-    model's training step, see ``Plan.running``) and the updates are big, on one share
-    of them per thread at once: a big parameter in one piece per thread (views of it, of
-    its gradient and of its state's arrays), the others whole. The same bits either way."""
+def run_updates(optimizer, updates):
+    """An optimizer's elementwise (param, grad, state) updates, each by its ``update`` (the
+    reference) or, with ``neuronet.accelerator`` on, by the fused kernel its ``fused``
+    names; run in one piece or, when this thread holds BLAS (a model's training step, see
+    ``Plan.running``) and the updates are big, on one share of them per thread at once: a
+    big parameter in one piece per thread (views of it, of its gradient and of its
+    state's arrays), the others whole. The same bits every way."""
+    update_each = _fused_each(optimizer) if _fuses_updates(optimizer) else optimizer.update_each
     shares = _shares(updates, parallel.get_num_threads())
     if len(shares) == 1:
         update_each(shares[0])
         return
     parallel.map_parts(lambda own: [update_each(share) for share in own], shares)
+
+
+def _fuses_updates(optimizer):
+    """Whether the accelerator is on and ``optimizer.fused`` describes its ``update``: a
+    subclass that computes its update otherwise (its own ``update``) is not fused."""
+    def owner(name):
+        return next(cls for cls in type(optimizer).__mro__ if name in vars(cls))
+    return accelerator.get_accelerator() is not None and owner("fused") is owner("update")
+
+
+def _fused_each(optimizer):
+    """The loop over updates that runs each by its fused kernel where one computes it,
+    else by the optimizer's ``update``."""
+    def update_each(updates):
+        for param, grad, state in updates:
+            call = optimizer.fused(param, grad, state)
+            if call is None or not accelerator.run(*call):
+                optimizer.update(param, grad, state)
+    return update_each
 
 
 def _shares(updates, count):

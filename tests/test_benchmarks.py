@@ -1,6 +1,7 @@
 """The benchmark's machinery: the Keras column is skipped, never invented, where Keras/JAX
-is absent; the onnxruntime engine's figures are a column of their own; the ResNet-20
-of the scaling section is the paper's, in both frameworks."""
+is absent; the opt-in speed-ups (the onnxruntime engine, the numba accelerator) have
+columns of their own; the ResNet-20 of the scaling section is the paper's, in both
+frameworks."""
 import json
 import pathlib
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import types
 
 import numpy as np
+import pytest
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
@@ -29,8 +31,10 @@ def test_keras_runner_says_missing_where_jax_is_absent(tmp_path):
 
 def fake_timings(monkeypatch):
     """neuronet's figures as constants (training 1000, predict 2000, predict on the
-    onnxruntime engine 3000 samples/s) on 256 blank images."""
+    onnxruntime engine 3000, training with the numba accelerator 4000 samples/s) on 256
+    blank images."""
     monkeypatch.setattr(speed, "time_neuronet_training", lambda *a, **k: 1000.0)
+    monkeypatch.setattr(speed, "time_numba_training", lambda *a, **k: 4000.0)
     monkeypatch.setattr(speed, "time_neuronet_predict", lambda *a, **k: 2000.0)
     monkeypatch.setattr(speed, "time_onnxruntime_predict", lambda *a, **k: 3000.0)
     images = np.zeros((256, 28, 28, 1), np.float32)
@@ -50,16 +54,38 @@ def test_missing_keras_leaves_no_column(monkeypatch):
     assert not any(key.endswith(".keras") for key in list(medians) + list(samples))
 
 
-def test_the_onnxruntime_engine_gets_a_column_of_its_own(monkeypatch):
-    """Its inference figure sits beside neuronet's, never in its place; none without it."""
+@pytest.mark.parametrize("engine, available", [("onnxruntime", "have_onnxruntime"),
+                                               ("numba", "have_numba")])
+def test_each_opt_in_speed_up_gets_a_column_of_its_own(engine, available, monkeypatch):
+    """The onnxruntime engine's inference figure and the numba accelerator's training
+    figure sit beside neuronet's, never in its place; none where the library is missing."""
     fake_timings(monkeypatch)
     args = types.SimpleNamespace(rounds=1, steps=1, warmup=0, threads=1, keras_python="")
     medians = speed.measure(args, have_torch=False)[0]
     assert {k: v for k, v in medians.items() if k.startswith("cnn.")} == {
         "cnn.train.neuronet": 1000.0, "cnn.predict.neuronet": 2000.0,
-        "cnn.predict.onnxruntime": 3000.0}
-    monkeypatch.setattr(speed, "have_onnxruntime", lambda: False)
-    assert not any("onnxruntime" in key for key in speed.measure(args, have_torch=False)[0])
+        "cnn.predict.onnxruntime": 3000.0, "cnn.train.numba": 4000.0}
+    monkeypatch.setattr(speed, available, lambda: False)
+    assert not any(engine in key for key in speed.measure(args, have_torch=False)[0])
+
+
+def test_the_table_gives_each_opt_in_its_ratios(monkeypatch, capsys):
+    """report(): the numba column's ratios to PyTorch and Keras are its own figure's."""
+    fake_timings(monkeypatch)
+    monkeypatch.setattr(speed, "peak_memory", lambda *a: 100.0)
+    monkeypatch.setattr(speed, "matmul_rate", lambda: 50.0)
+    monkeypatch.setattr(speed, "keras_round", lambda args: {
+        "versions": "Keras 3", **{f"{m}.{t}.keras": 500.0 for m in speed.MODELS
+                                  for t in ("train", "predict")}})
+    args = types.SimpleNamespace(rounds=1, steps=1, warmup=0, threads=1, keras_python="python")
+    result = speed.report(args, have_torch=False)
+    [cnn_train] = [row for row in result["rows"] if row["model"] == "cnn"
+                   and row["task"] == "train"]
+    assert cnn_train["neuronet_samples_per_s"] == 1000.0
+    assert cnn_train["numba_samples_per_s"] == 4000.0 and cnn_train["ratio_numba_keras"] == 8.0
+    speed.print_table(result)
+    assert "cnn train with the numba accelerator (opt-in): 4,000/s, 8.00x Keras" in (
+        capsys.readouterr().out)
 
 
 def test_resnet20_has_the_papers_size_in_both_frameworks():

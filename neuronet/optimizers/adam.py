@@ -59,12 +59,24 @@ class Adam(Optimizer):
         t = state["step"]
         # d = sqrt(v) / r + eps = (sqrt(v) + eps r) / r with r = sqrt(1 - beta_2**t): the
         # 1 / r joins the step size's scalar, one pass over the arrays fewer (12 in all).
-        r = math.sqrt(1.0 - self.beta_2 ** t)
+        epsilon_r, k = self._step_scalars(t)
         xp.sqrt(v, out=step)
-        step += self.epsilon * r
+        step += epsilon_r
         xp.divide(m, step, out=step)
-        step *= self.learning_rate * r / (1.0 - self.beta_1 ** t)
+        step *= k
         param -= step
+
+    def _step_scalars(self, t):
+        """eps r and k = lr r / (1 - beta_1**t), r = sqrt(1 - beta_2**t), at step t."""
+        r = math.sqrt(1.0 - self.beta_2 ** t)
+        return self.epsilon * r, self.learning_rate * r / (1.0 - self.beta_1 ** t)
+
+    def fused(self, param, grad, state):
+        if self.amsgrad:
+            return None
+        scalars = (1.0 - self.beta_1, self.beta_2, 1.0 - self.beta_2,
+                   *self._step_scalars(state["step"]))
+        return "adam", (param, grad, state["momentum"], state["velocity"]), scalars
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

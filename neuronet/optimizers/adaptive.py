@@ -40,6 +40,10 @@ class Adagrad(Optimizer):
         step *= self.learning_rate
         param -= step
 
+    def fused(self, param, grad, state):
+        return ("adagrad", (param, grad, state["accumulator"]),
+                (self.epsilon, self.learning_rate))
+
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
                 "initial_accumulator_value": self.initial_accumulator_value}
@@ -107,6 +111,19 @@ class RMSprop(Optimizer):
             step *= self.learning_rate
         param -= step
 
+    def fused(self, param, grad, state):
+        arrays = [param, grad, state["velocity"]]
+        scalars = [self.rho, 1.0 - self.rho, self.epsilon]
+        kernel = "rmsprop"
+        if self.centered:
+            kernel += "_centered"
+            arrays.append(state["average_gradient"])
+        if self.momentum:
+            kernel += "_momentum"
+            arrays.append(state["momentum"])
+            scalars.append(self.momentum)
+        return kernel, tuple(arrays), (*scalars, self.learning_rate)
+
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "centered": self.centered, "epsilon": self.epsilon}
@@ -157,6 +174,10 @@ class Adadelta(Optimizer):
         u += work
         delta *= self.learning_rate
         param -= delta
+
+    def fused(self, param, grad, state):
+        arrays = (param, grad, state["accumulated_grad"], state["accumulated_delta_var"])
+        return "adadelta", arrays, (self.rho, 1.0 - self.rho, self.epsilon, self.learning_rate)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -161,8 +161,9 @@ class Optimizer(metaclass=TorchForm):
         """Update every Tensor in ``params`` in place from its ``.grad`` (None: skipped);
         without ``params``, the ones given at construction.
 
-        ``neuronet.execution.run_updates`` runs ``update_each`` on the updates: as it is,
-        or in a model's training step split over threads (the same bits).
+        ``neuronet.execution.run_updates`` runs the updates: by ``update_each`` or, with the
+        accelerator on, by the kernels ``fused`` names; whole, or in a model's training
+        step split over threads (the same bits either way).
         """
         params = self._given(params, "step")
         self.build(params)
@@ -179,7 +180,7 @@ class Optimizer(metaclass=TorchForm):
             grad = self.clip_gradient(param.data, param.grad.data)
             grad = self.apply_weight_decay(param.data, grad)
             updates.append((param.data, grad, state))
-        execution.run_updates(self.update_each, updates)
+        execution.run_updates(self, updates)
         self.iterations += 1
 
     def update_each(self, updates):
@@ -231,6 +232,12 @@ class Optimizer(metaclass=TorchForm):
     def update(self, param, grad, state):
         """Change ``param`` (an array) in place from ``grad`` and ``state``."""
         raise NotImplementedError
+
+    def fused(self, param, grad, state):
+        """This ``update`` as a fused kernel of ``neuronet.accelerator``: (the kernel's
+        name, the arrays it reads and updates in place, the step's scalars), the same bits
+        as ``update``; None where no kernel computes it (here: none)."""
+        return None
 
     # --- config ------------------------------------------------------------
     def get_config(self):

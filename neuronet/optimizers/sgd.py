@@ -49,6 +49,12 @@ class SGD(Optimizer):
                 xp.multiply(buffer, self.learning_rate, out=step)
         param -= step
 
+    def fused(self, param, grad, state):
+        if not self.momentum:
+            return "sgd", (param, grad), (self.learning_rate,)
+        kernel = "nesterov" if self.nesterov else "momentum"
+        return kernel, (param, grad, state["momentum"]), (self.momentum, self.learning_rate)
+
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 

@@ -12,3 +12,10 @@ def trained_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "cnn"
     assert cli.main(TRAIN_ARGS + ["--out", str(run_dir)]) == 0
     return run_dir
+
+
+@pytest.fixture
+def train_args():
+    """The command line (without --out) that wrote ``trained_run``."""
+    return list(TRAIN_ARGS)
+

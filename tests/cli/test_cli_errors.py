@@ -156,3 +156,11 @@ def test_debug_variable_in_a_process(tmp_path):
     assert done.returncode == 1
     assert done.stderr.startswith("Traceback (most recent call last):")
     assert done.stderr.splitlines()[-1].startswith("neuronet: error: no run folder")
+
+
+def test_train_with_an_accelerator_that_is_not_installed(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    monkeypatch.delitem(sys.modules, "neuronet.accelerator.numba_kernels", raising=False)
+    _fails_with(capsys, ["train", "--accelerator", "numba", *TINY],
+                "train: --accelerator numba: set_accelerator('numba') needs numba")
+

@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import numpy as np
+import safetensors.numpy
 from PIL import Image
 
-from neuronet import architectures, cli
+import neuronet as nn
+from neuronet import accelerator, architectures, cli
 
 COLUMNS = {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,6 +98,23 @@ def test_resume_continues_to_the_requested_epoch(trained_run, tmp_path):
     assert metrics["epochs_run"] == 3 and metrics["seed"] == 7
     report = (run_dir / "report.md").read_text()
     assert f"| 3 | {float(rows[2]['loss']):.4f}" in report
+
+
+def test_train_with_the_numba_accelerator_writes_the_same_run(trained_run, train_args,
+                                                              tmp_path, monkeypatch):
+    """--accelerator numba fuses Adam's update: the same bits, so the same history and
+    weights as the run without it; the accelerator is off again afterwards."""
+    kernels, run = [], accelerator.run
+    monkeypatch.setattr(accelerator, "run", lambda *call: kernels.append(call[0]) or run(*call))
+    run_dir = tmp_path / "accelerated"
+    assert cli.main(train_args + ["--accelerator", "numba", "--out", str(run_dir)]) == 0
+    assert _rows(run_dir) == _rows(trained_run)
+    mine = safetensors.numpy.load_file(run_dir / "model.safetensors")
+    theirs = safetensors.numpy.load_file(trained_run / "model.safetensors")
+    assert mine.keys() == theirs.keys()
+    for name in mine:
+        np.testing.assert_array_equal(mine[name], theirs[name])
+    assert set(kernels) == {"adam"} and nn.get_accelerator() is None
 
 
 def test_python_dash_m_neuronet_trains_a_logistic_model(tmp_path):
