@@ -61,8 +61,9 @@ def run(kernel, arrays, scalars):
     if any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
         return False
     # A Python float meets a float32 array as float32 in NumPy (NEP 50); the kernels get
-    # the scalars already cast, so that they round as the reference does.
-    compiled(*[a.reshape(-1) for a in arrays], *[dtype.type(s) for s in scalars])
+    # the numbers already cast, so that they round as the reference does (flags: as given).
+    numbers = [s if isinstance(s, bool) else dtype.type(s) for s in scalars]
+    compiled(*[a.reshape(-1) for a in arrays], *numbers)
     return True
 
 

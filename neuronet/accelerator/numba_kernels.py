@@ -51,56 +51,24 @@ def adagrad(param, grad, accumulator, epsilon, learning_rate):
 
 
 @_compile
-def rmsprop(param, grad, velocity, rho, one_minus_rho, epsilon, learning_rate):
-    """v = v * rho + g * g * (1 - rho);  p = p - g / (sqrt(v) + eps) * lr."""
+def rmsprop(param, grad, velocity, average, buffer, centered, with_momentum, rho,
+            one_minus_rho, epsilon, mu, learning_rate):
+    """v = v * rho + g * g * (1 - rho);  centered: a = a + (g - a) * (1 - rho), v' = v - a * a
+    (else v' = v);  s = g / (sqrt(v') + eps);  with momentum: b = b * mu + s, s = b;
+    p = p - s * lr. ``average`` and ``buffer`` are read only where they are used."""
     for i in range(param.size):
         g = grad[i]
         v = velocity[i] * rho + g * g * one_minus_rho
         velocity[i] = v
-        param[i] -= g / (math.sqrt(v) + epsilon) * learning_rate
-
-
-@_compile
-def rmsprop_momentum(param, grad, velocity, buffer, rho, one_minus_rho, epsilon, mu,
-                     learning_rate):
-    """v as in ``rmsprop``;  b = b * mu + g / (sqrt(v) + eps);  p = p - b * lr."""
-    for i in range(param.size):
-        g = grad[i]
-        v = velocity[i] * rho + g * g * one_minus_rho
-        velocity[i] = v
-        b = buffer[i] * mu + g / (math.sqrt(v) + epsilon)
-        buffer[i] = b
-        param[i] -= b * learning_rate
-
-
-@_compile
-def rmsprop_centered(param, grad, velocity, average, rho, one_minus_rho, epsilon,
-                     learning_rate):
-    """v as in ``rmsprop``;  a = a + (g - a) * (1 - rho);
-    p = p - g / (sqrt(v - a * a) + eps) * lr."""
-    for i in range(param.size):
-        g = grad[i]
-        v = velocity[i] * rho + g * g * one_minus_rho
-        velocity[i] = v
-        a = average[i] + (g - average[i]) * one_minus_rho
-        average[i] = a
-        param[i] -= g / (math.sqrt(v - a * a) + epsilon) * learning_rate
-
-
-@_compile
-def rmsprop_centered_momentum(param, grad, velocity, average, buffer, rho, one_minus_rho,
-                              epsilon, mu, learning_rate):
-    """v and a as in ``rmsprop_centered``;  b = b * mu + g / (sqrt(v - a * a) + eps);
-    p = p - b * lr."""
-    for i in range(param.size):
-        g = grad[i]
-        v = velocity[i] * rho + g * g * one_minus_rho
-        velocity[i] = v
-        a = average[i] + (g - average[i]) * one_minus_rho
-        average[i] = a
-        b = buffer[i] * mu + g / (math.sqrt(v - a * a) + epsilon)
-        buffer[i] = b
-        param[i] -= b * learning_rate
+        if centered:
+            a = average[i] + (g - average[i]) * one_minus_rho
+            average[i] = a
+            v = v - a * a
+        step = g / (math.sqrt(v) + epsilon)
+        if with_momentum:
+            step = buffer[i] * mu + step
+            buffer[i] = step
+        param[i] -= step * learning_rate
 
 
 @_compile

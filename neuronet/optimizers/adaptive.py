@@ -112,17 +112,12 @@ class RMSprop(Optimizer):
         param -= step
 
     def fused(self, param, grad, state):
-        arrays = [param, grad, state["velocity"]]
-        scalars = [self.rho, 1.0 - self.rho, self.epsilon]
-        kernel = "rmsprop"
-        if self.centered:
-            kernel += "_centered"
-            arrays.append(state["average_gradient"])
-        if self.momentum:
-            kernel += "_momentum"
-            arrays.append(state["momentum"])
-            scalars.append(self.momentum)
-        return kernel, tuple(arrays), (*scalars, self.learning_rate)
+        unused = xp.empty(0, dtype=param.dtype)  # for a slot this RMSprop does not have
+        arrays = (param, grad, state["velocity"], state.get("average_gradient", unused),
+                  state.get("momentum", unused))
+        return "rmsprop", arrays, (self.centered, bool(self.momentum), self.rho,
+                                   1.0 - self.rho, self.epsilon, self.momentum,
+                                   self.learning_rate)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
