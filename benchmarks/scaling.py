@@ -12,7 +12,8 @@
   samples/s on random data of CIFAR-10's shape.
 - ``latency``: the CNN on one image at a time (batch 1): median and 99th percentile.
 - ``resnet`` and ``latency`` also time neuronet's opt-in onnxruntime engine
-  (``model.to_onnxruntime()``, inference only) where onnx and onnxruntime are installed.
+  (``model.to_onnxruntime()``, inference only) where onnx and onnxruntime are installed;
+  ``scaling`` and ``resnet``'s training its opt-in numba accelerator where numba is.
 - ``split``: where the MLP's training step at batch 128 spends its time, in CPU time of this
   process (``time.process_time``: far less sensitive to other jobs than the clock; run it
   with ``--threads 1``): the whole step, its matrix products alone in bare NumPy, Adam's
@@ -36,8 +37,9 @@ from cnn_split import cnn_split  # noqa: F401 (run_sections runs a section by it
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH_SIZES = (16, 64, 128, 512)
 CHAIN = 1000
-# The columns a section may have; neuronet's opt-in onnxruntime engine runs inference only.
-ENGINES = ("neuronet", "neuronet_onnxruntime", "pytorch")
+# The columns a section may have; neuronet's opt-in onnxruntime engine runs inference only,
+# its opt-in numba accelerator speeds up training only.
+ENGINES = ("neuronet", "neuronet_numba", "neuronet_onnxruntime", "pytorch")
 SECTIONS = ("scaling", "overhead", "resnet", "latency", "split", "cnn_split")
 
 
@@ -79,6 +81,10 @@ def scaling(args, have_torch):
                 row[f"{framework}_samples_per_s"] = statistics.median(rates)
                 row[f"{framework}_peak_mib"] = speed.peak_memory(
                     framework, name, args.threads, steps=5, batch=batch)
+            if speed.have_numba():  # the same work with the updates fused: speed only
+                row["neuronet_numba_samples_per_s"] = statistics.median(
+                    speed.time_numba_training(speed.neuronet_model(name), x, y, steps, 2, batch)
+                    for _ in range(args.rounds))
             rows.append(row)
     return rows
 
@@ -190,6 +196,9 @@ def resnet(args, have_torch):
             model, x, y, steps, 2, RESNET_TRAIN_BATCH))
         figures.setdefault("neuronet.predict", []).append(_predict_rate(
             lambda xb: model.predict(xb, batch_size=RESNET_PREDICT_BATCH), x))
+        if speed.have_numba():
+            figures.setdefault("neuronet_numba.train", []).append(speed.time_numba_training(
+                model, x, y, steps, 2, RESNET_TRAIN_BATCH))
         if speed.have_onnxruntime():
             engine = model.to_onnxruntime()
             figures.setdefault("neuronet_onnxruntime.predict", []).append(_predict_rate(
@@ -285,10 +294,24 @@ def split(args, have_torch):
              "products_ms": products,
              "adam_ms": lambda: [model.optimizer.update(*u) for u in updates],
              "step_at_batch_2_ms": lambda: model.train_on_batch(*tiny)}
+    if speed.have_numba():
+        parts["adam_fused_ms"] = lambda: _fused_updates(model.optimizer, updates)
     row = {"threads": args.threads}
     for name, work in parts.items():
         row[name] = min(speed.cpu_ms(work, 20) for _ in range(max(3, args.rounds)))
     return [row]
+
+
+def _fused_updates(optimizer, updates):
+    """The updates as the opt-in numba accelerator runs them (its fused loops)."""
+    from neuronet import accelerator
+
+    accelerator.set_accelerator("numba")
+    try:
+        for update in updates:
+            accelerator.run(*optimizer.fused(*update))
+    finally:
+        accelerator.set_accelerator(None)
 
 
 # --- tables and plots ---------------------------------------------------------------------
@@ -327,8 +350,9 @@ def plot_scaling(rows, path):
             batches = [row["batch"] for row in own]
             speed_axes.plot(batches, [row[f"{framework}_samples_per_s"] for row in own],
                             style, marker="o", label=f"{name} {framework}")
-            memory_axes.plot(batches, [row[f"{framework}_peak_mib"] for row in own],
-                             style, marker="o", label=f"{name} {framework}")
+            if framework in _frameworks_in(own, "peak_mib"):
+                memory_axes.plot(batches, [row[f"{framework}_peak_mib"] for row in own],
+                                 style, marker="o", label=f"{name} {framework}")
     for axes, label in ((speed_axes, "training samples/s"), (memory_axes, "peak MiB")):
         axes.set_xscale("log", base=2)
         axes.set_yscale("log")

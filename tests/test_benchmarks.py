@@ -114,3 +114,17 @@ def test_cnn_split_unrolls_the_convolutions_own_product():
     expected = ops.conv2d(images, kernel, padding="same").numpy()
     np.testing.assert_allclose(block["z"].reshape(expected.shape), expected, rtol=1e-5,
                                atol=1e-5)
+
+
+def test_the_batch_size_section_gives_the_accelerator_a_speed_column(monkeypatch, tmp_path):
+    """scaling(): the numba accelerator's training figure beside neuronet's, and no peak
+    memory invented for it; the plot draws what there is."""
+    fake_timings(monkeypatch)
+    monkeypatch.setattr(speed, "peak_memory", lambda *a, **k: 100.0)
+    monkeypatch.setattr(scaling, "BATCH_SIZES", (16,))
+    args = types.SimpleNamespace(rounds=1, steps=1, threads=1)
+    rows = scaling.scaling(args, have_torch=False)
+    assert rows[0] == {"model": "mlp", "batch": 16, "neuronet_samples_per_s": 1000.0,
+                       "neuronet_peak_mib": 100.0, "neuronet_numba_samples_per_s": 4000.0}
+    scaling.plot_scaling(rows, tmp_path / "scaling.png")
+    assert (tmp_path / "scaling.png").stat().st_size > 0
