@@ -483,3 +483,54 @@ def test_a_split_never_cuts_an_array_that_is_not_c_contiguous(rng):
         shares = execution._shares([(param, grad, {"m": np.zeros(shape), "step": 1})], 2)
     assert len(shares) == 2 and all(np.shares_memory(piece[0], param) and
                                     np.shares_memory(piece[1], grad) for [piece] in shares)
+
+
+def _subnormal(array):
+    tiny = np.finfo(array.dtype).smallest_normal
+    return (array != 0) & (np.abs(array) < tiny)
+
+
+def _steps_then_silence(make_optimizer, start, grads, flush_every, monkeypatch):
+    """The parameter and its state's arrays after ``grads`` steps, the state's subnormals
+    flushed every ``flush_every`` steps."""
+    monkeypatch.setattr(execution, "FLUSH_EVERY", flush_every)
+    param = nn.tensor(start, dtype="float32")
+    optimizer = make_optimizer()
+    for grad in grads:
+        param.grad = nn.tensor(grad, dtype="float32")
+        optimizer.step([param])
+    arrays = [a for a in optimizer.state_dict()["slots"][0].values() if a.shape == start.shape]
+    return param.numpy(), arrays
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum", "rmsprop_centered", "rmsprop_momentum",
+                                  "adadelta", "adam", "adamw", "nadam", "adamax"])
+def test_a_state_gone_subnormal_is_flushed_and_the_parameters_keep_their_bits(
+        name, rng, monkeypatch):
+    """Gradients for 5 steps, then none (zeros) for 1,200: the moments decay below the
+    smallest normal float32 and stay there unless flushed; flushed, the parameters are
+    the same to the bit and the state holds zeros instead."""
+    start = rng.standard_normal((4, 5))
+    grads = [rng.standard_normal((4, 5)) for _ in range(5)] + [np.zeros((4, 5))] * 1200
+    make = CASES[name][0]
+    flushed, flushed_state = _steps_then_silence(make, start, grads, 64, monkeypatch)
+    kept, kept_state = _steps_then_silence(make, start, grads, 10**9, monkeypatch)
+    np.testing.assert_array_equal(flushed, kept)
+    assert any(_subnormal(a).any() for a in kept_state)
+    assert not any(_subnormal(a).any() for a in flushed_state)
+    for mine, theirs in zip(flushed_state, kept_state):
+        np.testing.assert_array_equal(mine[~_subnormal(theirs)], theirs[~_subnormal(theirs)])
+
+
+
+def test_without_epsilon_nothing_is_flushed(rng, monkeypatch):
+    """With eps = 0 a flushed velocity would make 0 / 0 of a flushed moment: no flush."""
+    def make():
+        return Adam(0.01, beta_2=0.9, epsilon=0.0)
+
+    start = rng.standard_normal((4, 5))
+    grads = [rng.standard_normal((4, 5)) for _ in range(5)] + [np.zeros((4, 5))] * 1200
+    flushed, state = _steps_then_silence(make, start, grads, 64, monkeypatch)
+    kept, _ = _steps_then_silence(make, start, grads, 10**9, monkeypatch)
+    assert np.isfinite(flushed).all() and any(_subnormal(a).any() for a in state)
+    np.testing.assert_array_equal(flushed, kept)
