@@ -19,7 +19,9 @@
   with ``--threads 1``): the whole step, its matrix products alone in bare NumPy, Adam's
   update alone, and the whole step at batch 2 (the fixed cost: Python, tape, optimizer).
 - ``cnn_split``: the same for the CNN's inference on 1,000 images, beside Keras + JAX's
-  (``cnn_split.py``).
+  (``cnn_split.py``);
+- ``long_run``: the MLP's training over ``--steps`` x 48 steps, its first and last 400,
+  and the subnormal first moments at the end (``long_run.py``).
 
 Each section prints a table, writes ``benchmarks/results-<section>.json`` and a plot
 ``benchmarks/<section>.png``. ``--rounds`` and ``--steps`` of speed.py scale the work.
@@ -33,6 +35,7 @@ import numpy as np
 
 import speed
 from cnn_split import cnn_split  # noqa: F401 (run_sections runs a section by its name)
+from long_run import long_run  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BATCH_SIZES = (16, 64, 128, 512)
@@ -40,7 +43,7 @@ CHAIN = 1000
 # The columns a section may have; neuronet's opt-in onnxruntime engine runs inference only,
 # its opt-in numba accelerator speeds up training only.
 ENGINES = ("neuronet", "neuronet_numba", "neuronet_onnxruntime", "pytorch")
-SECTIONS = ("scaling", "overhead", "resnet", "latency", "split", "cnn_split")
+SECTIONS = ("scaling", "overhead", "resnet", "latency", "split", "cnn_split", "long_run")
 
 
 def run_sections(args, have_torch):
@@ -400,6 +403,9 @@ PLOTS = {
                                        [row["work"] for row in rows], "ResNet-20 samples/s"),
     "split": lambda rows, path: _split_bars(rows[0], path),
     "cnn_split": lambda rows, path: _split_bars(rows[0], path),
+    "long_run": lambda rows, path: _bars(rows, path, ["samples_per_s"],
+                                         [row["steps"] for row in rows],
+                                         "MLP training samples/s"),
     "latency": lambda rows, path: _bars(rows, path, ["median_ms", "p99_ms"],
                                         ["median", "99th percentile"], "CNN batch-1 ms"),
 }

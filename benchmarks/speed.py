@@ -418,7 +418,7 @@ def main(argv=None):
                         help="a Python with Keras 3 and JAX ('' to skip the column)")
     parser.add_argument("--section", default="main",
                         choices=("main", "scaling", "overhead", "resnet", "latency", "split",
-                                 "cnn_split", "all"))
+                                 "cnn_split", "long_run", "all"))
     parser.add_argument("--batch", type=int, default=BATCH, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

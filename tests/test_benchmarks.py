@@ -128,3 +128,19 @@ def test_the_batch_size_section_gives_the_accelerator_a_speed_column(monkeypatch
                        "neuronet_peak_mib": 100.0, "neuronet_numba_samples_per_s": 4000.0}
     scaling.plot_scaling(rows, tmp_path / "scaling.png")
     assert (tmp_path / "scaling.png").stat().st_size > 0
+
+
+def test_the_long_run_section_times_both_ends_and_counts_subnormal_moments(monkeypatch):
+    import long_run
+
+    tiny = np.finfo(np.float32).tiny
+    moments = [np.array([tiny / 4, 0.0, 1.0, -tiny / 2], np.float32), np.array([tiny])]
+    assert long_run._subnormal_fraction(moments) == 2 / 5
+    monkeypatch.setattr(long_run, "CHUNK", 2)
+    monkeypatch.setattr(speed, "SETTLE_S", 0.0)
+    args = types.SimpleNamespace(rounds=1, steps=0, threads=1)
+    first, last = long_run.long_run(args, have_torch=True)
+    assert first["steps"] == "first 2" and last["steps"] == "last 2 of 4"
+    for framework in ("neuronet", "neuronet_numba", "pytorch"):
+        assert first[f"{framework}_samples_per_s"] > 0 < last[f"{framework}_samples_per_s"]
+        assert last[f"{framework}_subnormal_moments"] == 0.0  # 4 steps: none yet
