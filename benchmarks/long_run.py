@@ -66,13 +66,10 @@ def _neuronet_run(x, y, steps):
 
 
 def _numba_run(x, y, steps):
-    import neuronet
+    from neuronet import accelerator
 
-    neuronet.set_accelerator("numba")
-    try:
+    with accelerator.using("numba"):
         return _neuronet_run(x, y, steps)
-    finally:
-        neuronet.set_accelerator(None)
 
 
 def _torch_run(x, y, steps):

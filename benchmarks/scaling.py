@@ -309,12 +309,9 @@ def _fused_updates(optimizer, updates):
     """The updates as the opt-in numba accelerator runs them (its fused loops)."""
     from neuronet import accelerator
 
-    accelerator.set_accelerator("numba")
-    try:
+    with accelerator.using("numba"):
         for update in updates:
             accelerator.run(*optimizer.fused(*update))
-    finally:
-        accelerator.set_accelerator(None)
 
 
 # --- tables and plots ---------------------------------------------------------------------

@@ -155,13 +155,10 @@ def time_onnxruntime_predict(model, x):
 
 def time_numba_training(model, x, y, steps, warmup, batch=BATCH):
     """``time_neuronet_training`` with the opt-in numba accelerator on (off after it)."""
-    import neuronet
+    from neuronet import accelerator
 
-    neuronet.set_accelerator("numba")
-    try:
+    with accelerator.using("numba"):
         return time_neuronet_training(model, x, y, steps, warmup, batch)
-    finally:
-        neuronet.set_accelerator(None)
 
 
 def time_torch_predict(pair, x):

@@ -158,17 +158,15 @@ def train_command(args):
 
 @contextlib.contextmanager
 def _accelerated(name):
-    """The accelerator ``name`` on inside (None: as it was), the one before it after."""
-    before = accelerator.get_accelerator()
-    try:
+    """``accelerator.using(name)`` (None: the accelerator as it is); a library that is not
+    installed is a CommandError."""
+    with contextlib.ExitStack() as stack:
         if name is not None:
-            accelerator.set_accelerator(name)
-    except ImportError as error:
-        raise CommandError(f"train: --accelerator {name}: {error}") from error
-    try:
+            try:
+                stack.enter_context(accelerator.using(name))
+            except ImportError as error:
+                raise CommandError(f"train: --accelerator {name}: {error}") from error
         yield
-    finally:
-        accelerator.set_accelerator(before)
 
 
 def _train(args):

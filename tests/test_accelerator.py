@@ -173,3 +173,12 @@ def test_the_environment_variable_turns_it_on_at_import():
     done = _import_neuronet_with("fast")
     assert done.returncode != 0
     assert "NEURONET_ACCELERATOR='fast': set_accelerator: unknown accelerator" in done.stderr
+
+
+def test_using_restores_the_accelerator_from_before_even_on_an_error():
+    with pytest.raises(RuntimeError):
+        with accelerator.using("numba"):
+            assert nn.get_accelerator() == "numba"
+            raise RuntimeError("inside")
+    assert nn.get_accelerator() is None
+

@@ -7,7 +7,8 @@ With the accelerator on, ``numba`` compiles each rule into one loop that reads e
 array once and writes back what it changes (0.12 ms, the same bits).
 
 - ``set_accelerator("numba")`` turns it on (``pip install neuronet[numba]``), for the
-  whole process; ``set_accelerator(None)`` turns it off. ``NEURONET_ACCELERATOR=numba``
+  whole process; ``set_accelerator(None)`` turns it off; ``with using("numba"):`` for a
+  block. ``NEURONET_ACCELERATOR=numba``
   in the environment turns it on when neuronet is imported.
 - Off is the default, and NumPy stays the reference: every kernel gives the bits of the
   optimizer's own ``update`` (the tests compare them), and a rule or array no kernel
@@ -18,6 +19,7 @@ array once and writes back what it changes (0.12 ms, the same bits).
 Each kernel is compiled on its first call (about a second per kernel and dtype) and
 cached on disk by numba for the next process.
 """
+import contextlib
 import importlib
 import os
 
@@ -48,6 +50,17 @@ def set_accelerator(name):
 def get_accelerator():
     """The accelerator in use ('numba'), or None when the updates run on NumPy."""
     return _name
+
+
+@contextlib.contextmanager
+def using(name):
+    """``set_accelerator(name)`` inside the block, the accelerator from before after it."""
+    before = _name
+    set_accelerator(name)
+    try:
+        yield
+    finally:
+        set_accelerator(before)
 
 
 def run(kernel, arrays, scalars):
