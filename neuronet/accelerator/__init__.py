@@ -1,4 +1,5 @@
-"""The optional compiled accelerator: each optimizer's update rule as one fused loop.
+"""The optional compiled accelerator: each optimizer's update rule as one fused loop, and
+the max-pool fused into a convolution as one loop per pool tap.
 
 NumPy runs an update rule as a pass over the arrays per operation: Adam's is 12 passes
 over the parameter, its gradient and its two moments, each a trip through memory (0.47
@@ -63,11 +64,25 @@ def using(name):
         set_accelerator(before)
 
 
+def compiled_kernel(name):
+    """The compiled kernel ``name`` of the accelerator in use, or None (accelerator off, or
+    no such kernel): for an op that checks its own arrays and falls back to NumPy."""
+    return None if _kernels is None else getattr(_kernels, name, None)
+
+
+def takes(*arrays):
+    """Whether the kernels of ops take these arrays (None: skipped): all C-contiguous, the
+    first of float32 or float64 (numba compiles the loops for each dtype)."""
+    present = [a for a in arrays if a is not None]
+    return present[0].dtype.name in ("float32", "float64") and all(
+        a.flags.c_contiguous for a in present)
+
+
 def run(kernel, arrays, scalars):
     """Run the fused ``kernel`` on ``arrays`` (updated in place) with ``scalars``; False
     when it cannot (accelerator off, no such kernel, arrays not all C-contiguous of one
     float dtype), and the caller runs the reference instead."""
-    compiled = getattr(_kernels, kernel, None)
+    compiled = compiled_kernel(kernel)
     dtype = arrays[0].dtype
     if compiled is None or dtype.kind != "f" or dtype.itemsize not in (4, 8):
         return False

@@ -96,3 +96,90 @@ def adam(param, grad, m, v, one_minus_beta_1, beta_2, one_minus_beta_2, epsilon_
         v_i = v[i] * beta_2 + g * g * one_minus_beta_2
         v[i] = v_i
         param[i] -= m_i / (math.sqrt(v_i) + epsilon_r) * k
+
+
+# --- max-pooling of a convolution's output (``neuronet.ops.conv``) -------------------------
+# The taps of each pool window are stacked on the first axis (rows of z, pool tap by pool
+# tap). NumPy's passes are the reference: y = maximum(y, tap), which keeps a NaN, and
+# first = k where tap > y; gradients are products with 1 or 0 (gy * 0 keeps gy's sign, and
+# gives NaN for an infinite gy), so the loops multiply by zero where NumPy does. Each loop
+# runs tap by tap over contiguous values, so that LLVM vectorises it.
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _finish(y, bias, with_bias, relu):
+    """y = y + b (``with_bias``), then max(y, 0) (``relu``), as NumPy's passes (a NaN kept)."""
+    zero = y.dtype.type(0)
+    rows, channels = y.shape
+    for r in range(rows):
+        for c in range(channels):
+            v = y[r, c] + bias[c] if with_bias else y[r, c]
+            y[r, c] = v if (not relu or v > zero or v != v) else zero
+
+
+@_compile
+def max_pool(taps, bias, y, with_bias, relu):
+    """y = max over the taps, + b (``with_bias``), then max(y, 0) (``relu``); taps:
+    (P, R, C), bias: (C,), y: (R, C)."""
+    count, rows, channels = taps.shape
+    for r in range(rows):
+        for c in range(channels):
+            y[r, c] = taps[0, r, c]
+    for k in range(1, count):
+        for r in range(rows):
+            for c in range(channels):
+                tap, best = taps[k, r, c], y[r, c]
+                y[r, c] = tap if (tap > best or tap != tap) else best
+    _finish(y, bias, with_bias, relu)
+
+
+@_compile
+def max_pool_first(taps, bias, y, first, with_bias, relu):
+    """t = tap + b (``with_bias``); y = max over the taps of t, first = the index of the
+    first tap that holds it; then y = max(y, 0) (``relu``)."""
+    count, rows, channels = taps.shape
+    for r in range(rows):
+        for c in range(channels):
+            tap = taps[0, r, c]
+            y[r, c] = tap + bias[c] if with_bias else tap
+            first[r, c] = 0
+    for k in range(1, count):
+        index = first.dtype.type(k)
+        for r in range(rows):
+            for c in range(channels):
+                tap, best = taps[k, r, c], y[r, c]
+                if with_bias:
+                    tap = tap + bias[c]
+                greater = tap > best
+                first[r, c] = index if greater else first[r, c]
+                y[r, c] = tap if (greater or tap != tap) else best
+    _finish(y, bias, False, relu)  # the bias is in already
+
+
+@_compile
+def max_pool_gradient_by_tap(gy, first, gz):
+    """gz[k] = gy where first == k, else gy * 0; gy, first: (M,), gz: (P, M)."""
+    zero = gy.dtype.type(0)
+    count, size = gz.shape
+    for k in range(count):
+        index = first.dtype.type(k)
+        for i in range(size):
+            g = gy[i]
+            gz[k, i] = g if first[i] == index else g * zero
+
+
+@_compile
+def max_pool_gradient_by_image(gy, first, gz, ph, pw):
+    """gz[n, a*ph + p, b*pw + q] = gy[n, a, b] where first == p*pw + q, else gy * 0;
+    gy, first: (N, Hp, Wp, C), gz: (N, Ho, Wo, C). Rows and columns of gz that no window
+    covers are left as they are."""
+    zero = gy.dtype.type(0)
+    images, rows, columns, channels = gy.shape
+    for n in range(images):
+        for a in range(rows):
+            for p in range(ph):
+                for b in range(columns):
+                    for q in range(pw):
+                        index = first.dtype.type(p * pw + q)
+                        for c in range(channels):
+                            g = gy[n, a, b, c]
+                            chosen = first[n, a, b, c] == index
+                            gz[n, a * ph + p, b * pw + q, c] = g if chosen else g * zero

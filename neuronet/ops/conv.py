@@ -17,12 +17,13 @@ first): ``conv2d_forward``/``conv2d_backward`` (im2col, one product, col2im) and
 """
 import math
 
-from neuronet import parallel
+from neuronet import accelerator, parallel
 from neuronet.backend import xp
 from neuronet.ops import workspace
 from neuronet.ops._utils import as_tensor, check_weight_dtypes, row_sums, same_dtype
 from neuronet.ops.activation import check_fused_activation, relu_gradient, relu_in_place
-from neuronet.ops.pool import max_tap_gradient, pool_maximum
+from neuronet.ops.pool import (placed_max_tap_gradient, pool_maximum,
+                               stacked_max_tap_gradient)
 from neuronet.ops.windows import (check_window_fits, crop, offset_slices, output_size, pad_image,
                                   padded_shape, pair, resolve_padding, windows)
 from neuronet.ops.workspace import scratch
@@ -63,26 +64,21 @@ class Conv2D(Function):
         if max_pool is not None and any(self.needs_input_grad):
             first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.pool_slices) - 1))
         w2d = w.reshape(-1, cout)
-        # max(z + b) = max(z) + b to the bit (rounding is monotonic), on ph * pw times fewer
-        # values. With a tape the first maximum is found on z + b, as PyTorch's is (after
-        # rounding, z + b may tie where z does not).
-        bias_after_pool = max_pool is not None and first is None
 
         def convolve(blocks):
             for images in blocks:
                 cols = self._unrolled(x[images], w.shape, by_pool_tap=max_pool is not None)
                 z = self._z_buffer(y, images, len(cols), cout)
                 xp.matmul(cols, w2d, out=z)
-                if b is not None and not bias_after_pool:
-                    z += b
-                y_block = y[images]
-                if max_pool is not None:  # z's rows come pool tap by pool tap
-                    pool_maximum(list(z.reshape((-1,) + y_block.shape)), y_block,
-                                 None if first is None else first[images])
-                if b is not None and bias_after_pool:
-                    y_block += b
-                if self.relu:
-                    relu_in_place(y_block)
+                if max_pool is None:
+                    if b is not None:
+                        z += b
+                    if self.relu:
+                        relu_in_place(z)
+                else:  # z's rows come pool tap by pool tap
+                    y_block = y[images]
+                    self._pool_block(z.reshape((-1,) + y_block.shape), b, y_block,
+                                     None if first is None else first[images])
         parallel.map_parts(convolve, self._blocks(x.shape[0]))
         self.save_for_backward(x, w, y if self.relu else None, first)
         return y
@@ -97,6 +93,35 @@ class Conv2D(Function):
         self.tiles_exactly = pooled_hw[0] * max_pool[0] == self.out_hw[0] and \
             pooled_hw[1] * max_pool[1] == self.out_hw[1]
         return (n,) + pooled_hw + (cout,)
+
+    def _pool_block(self, taps, b, y, first):
+        """y = act(the maximum of taps + b over the taps), act = ReLU or the identity;
+        first, unless None, = the index of the first tap that holds it. Without first the
+        bias comes after the maximum: max(z + b) = max(z) + b to the bit (rounding is
+        monotonic), on ph * pw times fewer values. With a tape the first maximum is found on
+        z + b, as PyTorch's is (after rounding, z + b may tie where z does not). By the
+        accelerator's loop where one is on (the same numbers), else by NumPy's passes."""
+        if self._pool_accelerated(taps, b, y, first):
+            return
+        if b is not None and first is not None:
+            taps += b
+        pool_maximum(list(taps), y, first)
+        if b is not None and first is None:
+            y += b
+        if self.relu:
+            relu_in_place(y)
+
+    def _pool_accelerated(self, taps, b, y, first):
+        fused = accelerator.compiled_kernel("max_pool" if first is None else "max_pool_first")
+        if fused is None or not accelerator.takes(taps, b, y, first):
+            return False
+        channels = y.shape[-1]
+        flat = [taps.reshape(len(taps), -1, channels), xp.empty(0, y.dtype) if b is None else b,
+                y.reshape(-1, channels)]
+        if first is not None:
+            flat.append(first.reshape(-1, channels))
+        fused(*flat, b is not None, self.relu)
+        return True
 
     def _z_buffer(self, y, images, rows, cout):
         """Where a block's z goes: its rows of y, or with ``max_pool`` a scratch buffer."""
@@ -145,14 +170,12 @@ class Conv2D(Function):
             return pooled, pooled
         if by_pool_tap:
             gz = scratch("conv2d.gz", (len(self.pool_slices),) + g.shape, g.dtype)
-            for k, gz_tap in enumerate(gz):
-                max_tap_gradient(g, first[images], k, out=gz_tap)
+            stacked_max_tap_gradient(g, first[images], out=gz)
         else:
             gz = scratch("conv2d.gz", (len(g),) + self.out_hw + g.shape[-1:], g.dtype)
             if not self.tiles_exactly:
                 gz[...] = 0
-            for k, index in enumerate(self.pool_slices):
-                max_tap_gradient(g, first[images], k, out=gz[index])
+            placed_max_tap_gradient(g, first[images], self.pool, self.pool_slices, out=gz)
         return gz.reshape(-1, g.shape[-1]), pooled
 
     def _blocks(self, n):

@@ -14,7 +14,7 @@ Reference: ``neuronet.ops.reference`` computes the same numbers the plain way (r
 first): ``max_pool2d_forward``/``max_pool2d_backward`` and
 ``avg_pool2d_forward``/``avg_pool2d_backward``, each window one row of an im2col.
 """
-from neuronet import parallel
+from neuronet import accelerator, parallel
 from neuronet.backend import xp
 from neuronet.ops import reduce, workspace
 from neuronet.ops._utils import as_tensor
@@ -132,6 +132,27 @@ def pool_maximum(taps, y, first):
             xp.multiply(greater, first.dtype.type(k), out=marks)
             xp.maximum(first, marks, out=first)
         xp.maximum(y, tap, out=y)
+
+
+def stacked_max_tap_gradient(gy, first, out):
+    """``max_tap_gradient`` of every tap k into ``out[k]`` (``out``: (P,) + gy.shape)."""
+    fused = accelerator.compiled_kernel("max_pool_gradient_by_tap")
+    if fused is None or not accelerator.takes(gy, first, out):
+        for k, out_tap in enumerate(out):
+            max_tap_gradient(gy, first, k, out=out_tap)
+        return
+    fused(gy.reshape(-1), first.reshape(-1), out.reshape(len(out), -1))
+
+
+def placed_max_tap_gradient(gy, first, pool, tap_slices, out):
+    """``max_tap_gradient`` of every tap k of side-by-side ``pool`` windows, written where
+    the tap lies in ``out`` (N, Ho, Wo, C): ``out[tap_slices[k]]``."""
+    fused = accelerator.compiled_kernel("max_pool_gradient_by_image")
+    if fused is None or not accelerator.takes(gy, first, out):
+        for k, index in enumerate(tap_slices):
+            max_tap_gradient(gy, first, k, out=out[index])
+        return
+    fused(gy, first, out, *pool)
 
 
 def max_tap_gradient(gy, first, k, out):
