@@ -1,11 +1,12 @@
-"""The optimizers' update rules as fused numba loops over flat arrays.
+"""numba loops: the optimizers' update rules over flat arrays, and a convolution's
+max-pool and input gradient (below).
 
-Each loop computes, element by element, what the optimizer's ``update`` computes in
+Each update loop computes, element by element, what the optimizer's ``update`` computes in
 NumPy passes, in the same order of operations and in the arrays' dtype (the scalars come
 cast), so that the bits are the same: no fastmath (no reassociation, no fused
 multiply-add). ``error_model="numpy"`` lets a division by zero give inf as NumPy's
 does, and lets LLVM vectorise the loop. ``nogil``: neuronet's threads run pieces of one
-update at once (``neuronet.execution.run_updates``).
+update at once (``neuronet.execution.run_updates``), and blocks of images.
 """
 import math
 
@@ -183,3 +184,34 @@ def max_pool_gradient_by_image(gy, first, gz, ph, pw):
                             g = gy[n, a, b, c]
                             chosen = first[n, a, b, c] == index
                             gz[n, a * ph + p, b * pw + q, c] = g if chosen else g * zero
+
+
+# --- a convolution's input gradient (``neuronet.ops.conv``) --------------------------------
+@_compile
+def gather_windows(products, gx, strides, dilation, top, left):
+    """col2im as a gather: gx[n, u, v] = the sum over the kernel offsets (p, q) whose window
+    (i, j) covers pixel (u, v) (u = i*sh + p*dh - top, v = j*sw + q*dw - left) of
+    products[n, i, j, p, q], offset after offset in row-major order from 0: the additions
+    NumPy's col2im makes slab by slab, but each pixel written once.
+    products: (N, Ho, Wo, kh, kw, C_in), gx: (N, H, W, C_in)."""
+    images, rows, columns, channels = gx.shape
+    out_rows, out_columns, kh, kw = products.shape[1:5]
+    (sh, sw), (dh, dw) = strides, dilation
+    zero = gx.dtype.type(0)
+    for n in range(images):
+        for u in range(rows):
+            for v in range(columns):
+                out = gx[n, u, v]
+                for c in range(channels):
+                    out[c] = zero
+                for p in range(kh):
+                    t = u + top - p * dh
+                    if t < 0 or t % sh != 0 or t // sh >= out_rows:
+                        continue
+                    for q in range(kw):
+                        s = v + left - q * dw
+                        if s < 0 or s % sw != 0 or s // sw >= out_columns:
+                            continue
+                        taken = products[n, t // sh, s // sw, p, q]
+                        for c in range(channels):
+                            out[c] += taken[c]

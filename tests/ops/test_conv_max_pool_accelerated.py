@@ -1,13 +1,17 @@
-"""conv2d(..., max_pool=...) with the numba accelerator on: its pooling loops (bias, maximum,
-first maximum, ReLU; the gradient sent to each window's first maximum) give the bits of
-NumPy's passes, forward and backward, with and without a tape; and they run where they
-say they do."""
+"""conv2d with the numba accelerator on: its pooling loops (bias, maximum, first maximum,
+ReLU; the gradient sent to each window's first maximum) give the bits of NumPy's passes,
+forward and backward, with and without a tape; its input gradient, gathered pixel by pixel,
+equals NumPy's to rounding (the sum goes in another order); and the kernels run where
+they say they do."""
 import numpy as np
 import pytest
 
 import neuronet as nn
+from harness import assert_close
 from neuronet import accelerator, ops
 from test_conv_max_pool import CASES, _draw, threads  # noqa: F401 (a fixture)
+
+TOLERANCE = {"float32": 1e-6, "float64": 1e-13}
 
 
 @pytest.fixture
@@ -29,16 +33,15 @@ def kernel_calls(monkeypatch):
     nn.set_accelerator(None)
 
 
-def _run(arrays, case, activation, needs_x, upstream, accelerated, dtype):
-    """y and the gradients of x (when wanted), w and b for the upstream gradient."""
+def _run(arrays, case, activation, needs_x, upstream, accelerated, dtype, dilation=1):
+    """y and the gradients of w and b, and of x when wanted, for the upstream gradient."""
     _, _, strides, padding, max_pool = case
-    nn.set_accelerator("numba" if accelerated else None)
     x, w, b = (nn.tensor(a, dtype=dtype, requires_grad=grad)
                for a, grad in zip(arrays, (needs_x, True, True)))
-    y = ops.conv2d(x, w, b, strides=strides, padding=padding, activation=activation,
-                   max_pool=max_pool)
-    y.backward(nn.tensor(upstream(y.shape), dtype=dtype))
-    nn.set_accelerator(None)
+    with accelerator.using("numba" if accelerated else None):
+        y = ops.conv2d(x, w, b, strides=strides, padding=padding, dilation=dilation,
+                       activation=activation, max_pool=max_pool)
+        y.backward(nn.tensor(upstream(y.shape), dtype=dtype))
     return [y.numpy(), w.grad.numpy(), b.grad.numpy()] + ([x.grad.numpy()] if needs_x else [])
 
 
@@ -58,12 +61,43 @@ def test_accelerated_pooling_gives_the_bits_of_numpy(case, dtype, activation, ne
     reference = _run(arrays, case, activation, needs_x, upstream, False, dtype)
     assert kernel_calls == []
     fused = _run(arrays, case, activation, needs_x, upstream, True, dtype)
-    for mine, theirs in zip(fused, reference, strict=True):
+    _assert_numpys(fused, reference, dtype)
+    # gx wanted: the gradient goes image by image (to the gather that gives gx)
+    expected = {"max_pool_first", "max_pool_gradient_by_tap"}
+    if needs_x:
+        expected = {"max_pool_first", "max_pool_gradient_by_image", "gather_windows"}
+    assert set(kernel_calls) == expected
+
+
+def _assert_numpys(fused, reference, dtype):
+    """y, gw, gb the same bits; gx (last, when there) within rounding."""
+    for mine, theirs in zip(fused[:3], reference[:3], strict=True):
         assert mine.dtype == theirs.dtype
         np.testing.assert_array_equal(mine, theirs)
-    # gx wanted: the gradient goes image by image (to the correlation that gives gx)
-    gradient_kernel = "max_pool_gradient_by_image" if needs_x else "max_pool_gradient_by_tap"
-    assert set(kernel_calls) == {"max_pool_first", gradient_kernel}
+    assert len(fused) == len(reference)
+    if len(fused) == 4:
+        assert fused[3].dtype == reference[3].dtype
+        assert_close(fused[3], reference[3], TOLERANCE[dtype], "gx")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dilation", [1, 2])
+@pytest.mark.parametrize("strides", [1, 2, (2, 1)], ids=str)
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_the_gathered_input_gradient_equals_numpys_to_rounding(padding, strides, dilation,
+                                                               dtype, rng, kernel_calls):
+    """A plain convolution (no ReLU, no pool) against NumPy's correlation (stride 1) and
+    col2im (other strides)."""
+    arrays = [rng.standard_normal(shape) for shape in [(3, 11, 9, 5), (3, 3, 5, 6), (6,)]]
+    gradient = rng.standard_normal((3, 11, 9, 6))
+
+    def upstream(shape):
+        return np.ascontiguousarray(gradient[tuple(slice(0, n) for n in shape)])
+    case = (None, None, strides, padding, None)
+    reference = _run(arrays, case, None, True, upstream, False, dtype, dilation=dilation)
+    _assert_numpys(_run(arrays, case, None, True, upstream, True, dtype, dilation=dilation),
+                   reference, dtype)
+    assert set(kernel_calls) == {"gather_windows"}
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
@@ -97,8 +131,13 @@ def test_nan_and_infinity_go_where_numpy_sends_them(needs_x, rng, kernel_calls):
     results = [_run((x, w, b), case, "relu", needs_x, lambda shape: gradient, accelerated,
                     "float32") for accelerated in (False, True)]
     assert np.isnan(results[0][0]).any() and np.isnan(results[0][1]).any()
-    for mine, theirs in zip(results[1], results[0], strict=True):
-        np.testing.assert_array_equal(mine, theirs)
+    _assert_numpys(results[1][:3], results[0][:3], "float32")
+    if needs_x:  # gx: NaN and infinity where NumPy's are, the rest to rounding
+        gx, numpys = results[1][3], results[0][3]
+        finite = np.isfinite(numpys)
+        assert not finite.all()
+        np.testing.assert_array_equal(gx[~finite], numpys[~finite])
+        assert_close(gx[finite], numpys[finite], TOLERANCE["float32"], "gx")
     assert "max_pool_first" in kernel_calls
 
 
@@ -111,9 +150,8 @@ def test_a_strided_upstream_gradient_goes_by_numpy_with_the_same_bits(rng, kerne
     case = ((8, 8), 5, 1, "same", 2)
     results = [_run((x, w, b), case, None, True, upstream, accelerated, "float64")
                for accelerated in (False, True)]
-    for mine, theirs in zip(results[1], results[0], strict=True):
-        np.testing.assert_array_equal(mine, theirs)
-    assert set(kernel_calls) == {"max_pool_first"}
+    _assert_numpys(results[1], results[0], "float64")
+    assert set(kernel_calls) == {"max_pool_first", "gather_windows"}
 
 
 def test_the_kernels_take_only_contiguous_float32_or_float64_arrays():
