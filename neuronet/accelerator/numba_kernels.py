@@ -156,6 +156,31 @@ def max_pool_first(taps, bias, y, first, with_bias, relu):
 
 
 @_compile
+def max_pool_first_by_image(z, bias, y, first, with_bias, relu, ph, pw):
+    """``max_pool_first`` with z image by image: the taps of window (a, b) are
+    z[n, a*ph + p, b*pw + q] in row-major order of (p, q), and (0, 0) comes first in this
+    loop order; z: (N, Ho, Wo, C), y and first: (N, Hp, Wp, C)."""
+    images, rows, columns, channels = y.shape
+    for n in range(images):
+        for a in range(rows):
+            for p in range(ph):
+                for b in range(columns):
+                    for q in range(pw):
+                        index = first.dtype.type(p * pw + q)
+                        taps = z[n, a * ph + p, b * pw + q]
+                        best, chosen = y[n, a, b], first[n, a, b]
+                        for c in range(channels):
+                            tap = taps[c] + bias[c] if with_bias else taps[c]
+                            if p == 0 and q == 0:
+                                best[c], chosen[c] = tap, 0
+                                continue
+                            greater = tap > best[c]
+                            chosen[c] = index if greater else chosen[c]
+                            best[c] = tap if (greater or tap != tap) else best[c]
+    _finish(y.reshape(-1, channels), bias, False, relu)
+
+
+@_compile
 def max_pool_gradient_by_tap(gy, first, gz):
     """gz[k] = gy where first == k, else gy * 0; gy, first: (M,), gz: (P, M)."""
     zero = gy.dtype.type(0)

@@ -9,11 +9,14 @@ tap by pool tap, so each tap of the pool is a contiguous run of the product's ro
 Backward unrolls each block again from the saved input rather than keeping the unrolled
 matrix (kh*kw times the input) alive between the passes. The input gradient of a
 stride-1 convolution is one more unrolled product (of the padded output gradient with
-the flipped kernel); other strides add it back window by window (col2im). With the
-accelerator on (``neuronet.accelerator``), the max-pool's passes are one loop each, and
-every input gradient is col2im as a gather: g @ w2d^T, then each pixel sums its windows'
-products in one loop (no unrolled gradient: about half the memory traffic; the sum goes
-in another order than the correlation's, so gx agrees with NumPy's to rounding).
+the flipped kernel); other strides add it back window by window (col2im).
+
+With the accelerator on (``neuronet.accelerator``): the max-pool's passes are one loop
+each; the unrolled windows are kept for the weight gradient (image by image where gx is
+wanted, so that z is pooled image by image; 13 MB more for the benchmark CNN's batch);
+and every input gradient is col2im as a gather, g @ w2d^T and then each pixel sums its
+windows' products in one loop (no unrolled gradient: about half the memory traffic; the
+sum goes in another order than the correlation's, so gx agrees with NumPy's to rounding).
 
 Reference: ``neuronet.ops.reference`` computes the same numbers the plain way (read it
 first): ``conv2d_forward``/``conv2d_backward`` (im2col, one product, col2im) and
@@ -69,10 +72,17 @@ class Conv2D(Function):
         if max_pool is not None and any(self.needs_input_grad):
             first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.pool_slices) - 1))
         w2d = w.reshape(-1, cout)
+        # With the accelerator, the unrolled windows are kept for the weight gradient, in
+        # the order of its rows: image by image where gx is wanted too (``backward``).
+        kept = {} if accelerator.get_accelerator() and self.needs_input_grad[1] else None
+        by_pool_tap = max_pool is not None and not (kept is not None and
+                                                    self.needs_input_grad[0])
 
         def convolve(blocks):
             for images in blocks:
-                cols = self._unrolled(x[images], w.shape, by_pool_tap=max_pool is not None)
+                cols = self._unrolled(x[images], w.shape, by_pool_tap, kept is not None)
+                if kept is not None:
+                    kept[images.start] = cols
                 z = self._z_buffer(y, images, len(cols), cout)
                 xp.matmul(cols, w2d, out=z)
                 if max_pool is None:
@@ -80,12 +90,15 @@ class Conv2D(Function):
                         z += b
                     if self.relu:
                         relu_in_place(z)
-                else:  # z's rows come pool tap by pool tap
-                    y_block = y[images]
-                    self._pool_block(z.reshape((-1,) + y_block.shape), b, y_block,
-                                     None if first is None else first[images])
+                    continue
+                y_block, first_block = y[images], None if first is None else first[images]
+                if by_pool_tap:  # z's rows come pool tap by pool tap
+                    self._pool_block(z.reshape((-1,) + y_block.shape), b, y_block, first_block)
+                else:
+                    self._pool_image_block(z.reshape((len(y_block),) + self.out_hw + (cout,)),
+                                           b, y_block, first_block)
         parallel.map_parts(convolve, self._blocks(x.shape[0]))
-        self.save_for_backward(x, w, y if self.relu else None, first)
+        self.save_for_backward(x, w, y if self.relu else None, first, kept)
         return y
 
     def _planned_output(self, n, cout, max_pool):
@@ -116,6 +129,20 @@ class Conv2D(Function):
         if self.relu:
             relu_in_place(y)
 
+    def _pool_image_block(self, z, b, y, first):
+        """``_pool_block`` of z image by image (N, Ho, Wo, C), with a tape: the taps are
+        the windows' offsets in z (``pool_slices``)."""
+        fused = accelerator.compiled_kernel("max_pool_first_by_image")
+        if fused is None or not accelerator.takes(z, b, y, first):
+            if b is not None:
+                z += b
+            pool_maximum([z[index] for index in self.pool_slices], y, first)
+            if self.relu:
+                relu_in_place(y)
+            return
+        fused(z, xp.empty(0, y.dtype) if b is None else b, y, first, b is not None, self.relu,
+              *self.pool)
+
     def _pool_accelerated(self, taps, b, y, first):
         fused = accelerator.compiled_kernel("max_pool" if first is None else "max_pool_first")
         if fused is None or not accelerator.takes(taps, b, y, first):
@@ -135,7 +162,7 @@ class Conv2D(Function):
         return scratch("conv2d.z", (rows, cout), y.dtype)
 
     def backward(self, gy):
-        x, w, y, first = self.saved
+        x, w, y, first, kept = self.saved
         cout = w.shape[3]
         needs_x, needs_w, needs_b = self.needs_input_grad
         gx = xp.empty(x.shape, dtype=gy.dtype) if needs_x else None
@@ -156,7 +183,9 @@ class Conv2D(Function):
                 if needs_b:
                     gb += row_sums(g_summed)
                 if needs_w:
-                    gw += _transposed_product(self._unrolled(x[images], w.shape, by_pool_tap), g)
+                    cols = kept[images.start] if kept is not None else self._unrolled(
+                        x[images], w.shape, by_pool_tap)
+                    gw += _transposed_product(cols, g)
                 if gather is not None and accelerator.takes(g, gx):
                     self._gathered_back(g, w_rows, w.shape, gather, out=gx[images])
                 elif flipped is not None:
@@ -195,8 +224,9 @@ class Conv2D(Function):
         for start in range(0, n, self.per_block):
             yield slice(start, min(n, start + self.per_block))
 
-    def _unrolled(self, x, w_shape, by_pool_tap=False):
-        """im2col of a block: its (rows, kh * kw * C_in) windows, in a scratch buffer.
+    def _unrolled(self, x, w_shape, by_pool_tap=False, kept=False):
+        """im2col of a block: its (rows, kh * kw * C_in) windows, in a scratch buffer (an
+        array of its own when ``kept``).
 
         Rows go image by image (n, i, j), or with ``by_pool_tap`` pool tap by pool tap
         (p, q, n, i // ph, j // pw), so that each tap of the max-pool is a contiguous run
@@ -205,6 +235,7 @@ class Conv2D(Function):
         first): long contiguous rows instead of runs of kw * C_in values.
         """
         kh, kw, cin, _ = w_shape
+        buffer = _own_array if kept else scratch
         xpad = x
         if any(self.pads[0]) or any(self.pads[1]):
             xpad = pad_image(x, self.pads, 0, out=scratch("conv2d.xpad", padded_shape(
@@ -215,14 +246,14 @@ class Conv2D(Function):
         positions = view.shape[:-3]
         rows = math.prod(positions)
         if cin < CHANNELS_FIRST_BELOW:
-            cols_t = scratch("conv2d.cols", (kh * kw * cin, rows), x.dtype)
+            cols_t = buffer("conv2d.cols", (kh * kw * cin, rows), x.dtype)
             slabs = cols_t.reshape((kh, kw, cin) + positions)
             by_offset = view.transpose((-3, -2, -1) + tuple(range(len(positions))))
             for p in range(kh):
                 for q in range(kw):
                     slabs[p, q] = by_offset[p, q]
             return cols_t.T
-        cols = scratch("conv2d.cols", (rows, kh * kw * cin), x.dtype)
+        cols = buffer("conv2d.cols", (rows, kh * kw * cin), x.dtype)
         cols.reshape(view.shape)[...] = view
         return cols
 
@@ -288,6 +319,11 @@ class Conv2D(Function):
         for index, slab in zip(self.slices, slabs):
             gxpad[index] += slab
         return crop(gxpad, self.pads, x_shape[1:3])
+
+
+def _own_array(_name, shape, dtype):
+    """A new array, where a scratch buffer (which the next block reuses) would not do."""
+    return xp.empty(shape, dtype)
 
 
 def _transposed_product(a, b):

@@ -9,6 +9,7 @@ import pytest
 import neuronet as nn
 from harness import assert_close
 from neuronet import accelerator, ops
+from neuronet.ops import conv as conv_module
 from test_conv_max_pool import CASES, _draw, threads  # noqa: F401 (a fixture)
 
 TOLERANCE = {"float32": 1e-6, "float64": 1e-13}
@@ -45,14 +46,30 @@ def _run(arrays, case, activation, needs_x, upstream, accelerated, dtype, dilati
     return [y.numpy(), w.grad.numpy(), b.grad.numpy()] + ([x.grad.numpy()] if needs_x else [])
 
 
+@pytest.fixture
+def unrolled_blocks(monkeypatch):
+    """One entry for each block ``Conv2D._unrolled`` unrolls."""
+    counts, unrolled = [], conv_module.Conv2D._unrolled
+
+    def counted(self, *arguments, **keywords):
+        counts.append(1)
+        return unrolled(self, *arguments, **keywords)
+    monkeypatch.setattr(conv_module.Conv2D, "_unrolled", counted)
+    return counts
+
+
 @pytest.mark.usefixtures("threads")  # whole, and in blocks over 2 and 3 threads
+@pytest.mark.parametrize("one_image_blocks", [False, True], ids=["blocks", "image_blocks"])
 @pytest.mark.parametrize("ties", [False, True], ids=["random", "ties"])
 @pytest.mark.parametrize("needs_x", [True, False], ids=["with_gx", "without_gx"])
 @pytest.mark.parametrize("activation", ["relu", None])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_accelerated_pooling_gives_the_bits_of_numpy(case, dtype, activation, needs_x, ties,
-                                                     rng, kernel_calls):
+                                                     one_image_blocks, rng, kernel_calls,
+                                                     unrolled_blocks, monkeypatch):
+    if one_image_blocks:
+        monkeypatch.setattr(conv_module, "BLOCK_BYTES", 1)
     arrays = _draw(rng, case[0], case[1], ties=ties)
     gradient = rng.standard_normal((3, 8, 8, 4))
 
@@ -60,12 +77,16 @@ def test_accelerated_pooling_gives_the_bits_of_numpy(case, dtype, activation, ne
         return np.ascontiguousarray(gradient[tuple(slice(0, n) for n in shape)])
     reference = _run(arrays, case, activation, needs_x, upstream, False, dtype)
     assert kernel_calls == []
+    unrolled_by_numpy = len(unrolled_blocks)  # forward and backward: each block twice
     fused = _run(arrays, case, activation, needs_x, upstream, True, dtype)
     _assert_numpys(fused, reference, dtype)
-    # gx wanted: the gradient goes image by image (to the gather that gives gx)
+    # the windows unrolled by forward are kept for backward's weight gradient
+    assert 2 * (len(unrolled_blocks) - unrolled_by_numpy) == unrolled_by_numpy
+    # gx wanted: z and its gradient go image by image (the gather that gives gx, and the
+    # rows of the windows kept for gw, take them so)
     expected = {"max_pool_first", "max_pool_gradient_by_tap"}
     if needs_x:
-        expected = {"max_pool_first", "max_pool_gradient_by_image", "gather_windows"}
+        expected = {"max_pool_first_by_image", "max_pool_gradient_by_image", "gather_windows"}
     assert set(kernel_calls) == expected
 
 
@@ -138,7 +159,7 @@ def test_nan_and_infinity_go_where_numpy_sends_them(needs_x, rng, kernel_calls):
         assert not finite.all()
         np.testing.assert_array_equal(gx[~finite], numpys[~finite])
         assert_close(gx[finite], numpys[finite], TOLERANCE["float32"], "gx")
-    assert "max_pool_first" in kernel_calls
+    assert {"max_pool_first_by_image" if needs_x else "max_pool_first"} < set(kernel_calls)
 
 
 def test_a_strided_upstream_gradient_goes_by_numpy_with_the_same_bits(rng, kernel_calls):
@@ -151,7 +172,7 @@ def test_a_strided_upstream_gradient_goes_by_numpy_with_the_same_bits(rng, kerne
     results = [_run((x, w, b), case, None, True, upstream, accelerated, "float64")
                for accelerated in (False, True)]
     _assert_numpys(results[1], results[0], "float64")
-    assert set(kernel_calls) == {"max_pool_first", "gather_windows"}
+    assert set(kernel_calls) == {"max_pool_first_by_image", "gather_windows"}
 
 
 def test_the_kernels_take_only_contiguous_float32_or_float64_arrays():
@@ -170,3 +191,20 @@ def test_with_the_accelerator_off_no_kernel_is_there():
     with accelerator.using("numba"):
         assert accelerator.compiled_kernel("max_pool_first") is not None
         assert accelerator.compiled_kernel("no_such_kernel") is None
+
+
+def test_kept_windows_serve_a_second_backward_through_a_retained_graph(rng, kernel_calls):
+    x, w, b = _draw(rng, (8, 8), 5)
+    gradients = []
+    for name in (None, "numba"):
+        weights = nn.tensor(w, requires_grad=True)
+        with accelerator.using(name):
+            y = ops.conv2d(nn.tensor(x), weights, nn.tensor(b), padding="same",
+                           activation="relu", max_pool=2)
+            y.backward(np.ones(y.shape), retain_graph=True)
+            once = weights.grad.numpy().copy()
+            y.backward(np.ones(y.shape))
+        np.testing.assert_array_equal(weights.grad.numpy(), 2 * once)
+        gradients.append(weights.grad.numpy())
+    np.testing.assert_array_equal(gradients[1], gradients[0])
+    assert "max_pool_first" in kernel_calls
