@@ -11,6 +11,7 @@ update at once (``neuronet.execution.run_updates``), and blocks of images.
 import math
 
 import numba
+import numpy as np
 
 _compile = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -223,6 +224,10 @@ def gather_windows(products, gx, strides, dilation, top, left):
     out_rows, out_columns, kh, kw = products.shape[1:5]
     (sh, sw), (dh, dw) = strides, dilation
     zero = gx.dtype.type(0)
+    # window_rows[u, p]: the window row i that meets pixel row u at kernel row p, else -1
+    # (worked out once: a division per offset and pixel would cost more than the sums)
+    window_rows = _meeting_windows(rows, kh, sh, dh, top, out_rows)
+    window_columns = _meeting_windows(columns, kw, sw, dw, left, out_columns)
     for n in range(images):
         for u in range(rows):
             for v in range(columns):
@@ -230,13 +235,25 @@ def gather_windows(products, gx, strides, dilation, top, left):
                 for c in range(channels):
                     out[c] = zero
                 for p in range(kh):
-                    t = u + top - p * dh
-                    if t < 0 or t % sh != 0 or t // sh >= out_rows:
+                    i = window_rows[u, p]
+                    if i < 0:
                         continue
                     for q in range(kw):
-                        s = v + left - q * dw
-                        if s < 0 or s % sw != 0 or s // sw >= out_columns:
+                        j = window_columns[v, q]
+                        if j < 0:
                             continue
-                        taken = products[n, t // sh, s // sw, p, q]
+                        taken = products[n, i, j, p, q]
                         for c in range(channels):
                             out[c] += taken[c]
+
+
+@numba.njit(cache=True, nogil=True)
+def _meeting_windows(size, kernel, stride, dilation, before, out_size):
+    """meeting[u, p] = i where i*stride + p*dilation - before = u, 0 <= i < out_size; else -1."""
+    meeting = np.full((size, kernel), -1, dtype=np.int64)
+    for u in range(size):
+        for p in range(kernel):
+            t = u + before - p * dilation
+            if t >= 0 and t % stride == 0 and t // stride < out_size:
+                meeting[u, p] = t // stride
+    return meeting
