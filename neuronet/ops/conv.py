@@ -6,17 +6,19 @@ into scratch buffers (``workspace``) that stay in cache and are reused from call
 multiplied with the kernel, and the bias, a fused ReLU and a fused max-pool are applied
 while the block's output is still in cache. For the max-pool the unrolled rows go pool
 tap by pool tap, so each tap of the pool is a contiguous run of the product's rows.
-Backward unrolls each block again from the saved input rather than keeping the unrolled
-matrix (kh*kw times the input) alive between the passes. The input gradient of a
-stride-1 convolution is one more unrolled product (of the padded output gradient with
-the flipped kernel); other strides add it back window by window (col2im).
+Backward multiplies the output gradient with the unrolled windows that forward kept when
+they take at most ``KEEP_UNROLLED_BYTES`` (then image by image where gx is wanted, so z
+is pooled image by image), else it unrolls each block again from the saved input rather
+than keeping the unrolled matrix (kh*kw times the input) alive between the passes. The
+input gradient of a stride-1 convolution is one more unrolled product (of the padded
+output gradient with the flipped kernel); other strides add it back window by window
+(col2im).
 
 With the accelerator on (``neuronet.accelerator``): the max-pool's passes are one loop
-each; the unrolled windows are kept for the weight gradient (image by image where gx is
-wanted, so that z is pooled image by image; 13 MB more for the benchmark CNN's batch);
-and every input gradient is col2im as a gather, g @ w2d^T and then each pixel sums its
-windows' products in one loop (no unrolled gradient: about half the memory traffic; the
-sum goes in another order than the correlation's, so gx agrees with NumPy's to rounding).
+each, and every input gradient is col2im as a gather, g @ w2d^T and then each pixel sums
+its windows' products in one loop (no unrolled gradient: about half the memory traffic;
+the sum goes in another order than the correlation's, so gx agrees with NumPy's to
+rounding).
 
 Reference: ``neuronet.ops.reference`` computes the same numbers the plain way (read it
 first): ``conv2d_forward``/``conv2d_backward`` (im2col, one product, col2im) and
@@ -43,6 +45,11 @@ BLOCK_BYTES = 2**21
 # Below this many input channels, im2col copies channels-first, one kernel offset at a time
 # (measured: 5x faster for 1 channel, even at 4).
 CHANNELS_FIRST_BELOW = 4
+# Unrolled windows of at most this many bytes (all the images') are kept from forward for
+# the weight gradient instead of being unrolled again. Measured on the benchmark CNN
+# (29 MB for its second convolution at batch 128): 1.04-1.05x faster training, 27 MB more
+# at the peak. ResNet-sized activations unroll to hundreds of MB: those are unrolled again.
+KEEP_UNROLLED_BYTES = 2**25
 # Rows per product in the weight gradient (see _transposed_product).
 TRANSPOSED_PRODUCT_CHUNK = 1024
 
@@ -72,9 +79,10 @@ class Conv2D(Function):
         if max_pool is not None and any(self.needs_input_grad):
             first = xp.zeros(y.shape, dtype=xp.min_scalar_type(len(self.pool_slices) - 1))
         w2d = w.reshape(-1, cout)
-        # With the accelerator, the unrolled windows are kept for the weight gradient, in
-        # the order of its rows: image by image where gx is wanted too (``backward``).
-        kept = {} if accelerator.get_accelerator() and self.needs_input_grad[1] else None
+        # Small enough, the unrolled windows are kept for the weight gradient, in the order
+        # of its rows: image by image where gx is wanted too (``backward``).
+        unrolled_bytes = x.shape[0] * math.prod(self.out_hw) * kh * kw * cin * x.itemsize
+        kept = {} if self.needs_input_grad[1] and unrolled_bytes <= KEEP_UNROLLED_BYTES else None
         by_pool_tap = max_pool is not None and not (kept is not None and
                                                     self.needs_input_grad[0])
 

@@ -105,6 +105,32 @@ def test_fused_without_input_gradient_equals_conv_then_max_pool(
         assert_close(mine, theirs, 1e-12, what=name)
 
 
+@pytest.mark.parametrize("input_grad", [True, False], ids=["with_gx", "without_gx"])
+@pytest.mark.parametrize("image, cin, strides, padding, max_pool", CASES)
+def test_windows_kept_from_forward_give_the_bits_of_unrolling_again(
+        image, cin, strides, padding, max_pool, input_grad, threads, rng, monkeypatch):
+    """Below KEEP_UNROLLED_BYTES forward's windows serve backward (z then pooled image by
+    image where dL/dx is wanted): each block unrolled once, the bits of a backward that
+    unrolls every block again."""
+    monkeypatch.setattr(conv_module, "BLOCK_BYTES", 1)
+    unrolls, unrolled = [], conv_module.Conv2D._unrolled
+
+    def counted(self, *arguments, **keywords):
+        unrolls.append(1)
+        return unrolled(self, *arguments, **keywords)
+    monkeypatch.setattr(conv_module.Conv2D, "_unrolled", counted)
+    arrays = _draw(rng, image, cin, n=5)
+    seed = int(rng.integers(2**31))
+    results = []
+    for keep_bytes in (0, conv_module.KEEP_UNROLLED_BYTES):
+        monkeypatch.setattr(conv_module, "KEEP_UNROLLED_BYTES", keep_bytes)
+        results.append(_run(_fused(strides, padding, max_pool), arrays,
+                            np.random.default_rng(seed), input_grad=input_grad))
+    for mine, theirs in zip(results[1], results[0], strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert len(unrolls) == 3 * 5  # one image a block: twice each, then once each
+
+
 @pytest.mark.parametrize("image, cin, strides, padding, max_pool", CASES)
 def test_fused_matches_loop_reference(image, cin, strides, padding, max_pool, rng):
     x, w, b = _draw(rng, image, cin)
