@@ -257,3 +257,61 @@ def _meeting_windows(size, kernel, stride, dilation, before, out_size):
             if t >= 0 and t % stride == 0 and t // stride < out_size:
                 meeting[u, p] = t // stride
     return meeting
+
+
+# --- batch normalisation over the rows of (M, C) (``neuronet.ops.normalization``) ----------
+# NumPy's passes are the reference: each loop makes the same elementwise operations in the
+# same order and dtype. The sums over the rows go in float64, row after row, where NumPy's
+# are matrix-vector products in the dtype: they agree to rounding.
+@_compile
+def batch_norm_statistics(x, mean, variance):
+    """mean = sum of x's rows / M;  variance = sum of (x - mean)^2 / M (x - mean in x's
+    dtype, as NumPy's centered array)."""
+    rows, channels = x.shape
+    totals = np.zeros(channels)
+    for r in range(rows):
+        for c in range(channels):
+            totals[c] += x[r, c]
+    for c in range(channels):
+        mean[c] = totals[c] / rows
+        totals[c] = 0.0
+    for r in range(rows):
+        for c in range(channels):
+            centered = x[r, c] - mean[c]
+            totals[c] += centered * centered
+    for c in range(channels):
+        variance[c] = totals[c] / rows
+
+
+@_compile
+def batch_norm_normalize(x, mean, inv_std, gamma, beta, x_hat, y, with_gamma, with_beta):
+    """x_hat = (x - mean) * inv_std;  y = x_hat * gamma (``with_gamma``) + beta
+    (``with_beta``)."""
+    rows, channels = x.shape
+    for r in range(rows):
+        for c in range(channels):
+            value = (x[r, c] - mean[c]) * inv_std[c]
+            x_hat[r, c] = value
+            if with_gamma:
+                value = value * gamma[c]
+            if with_beta:
+                value = value + beta[c]
+            y[r, c] = value
+
+
+@_compile
+def batch_norm_gradient(gy, x_hat, factor, gx, gbeta, ggamma):
+    """gbeta = sum of gy's rows, ggamma = sum of gy * x_hat's;
+    gx = ((gy * M - gbeta) - x_hat * ggamma) * factor (factor = scale / M)."""
+    rows, channels = gy.shape
+    beta_totals, gamma_totals = np.zeros(channels), np.zeros(channels)
+    for r in range(rows):
+        for c in range(channels):
+            beta_totals[c] += gy[r, c]
+            gamma_totals[c] += gy[r, c] * x_hat[r, c]
+    for c in range(channels):
+        gbeta[c], ggamma[c] = beta_totals[c], gamma_totals[c]
+    count = gy.dtype.type(rows)
+    for r in range(rows):
+        for c in range(channels):
+            gx[r, c] = ((gy[r, c] * count - gbeta[c]) - x_hat[r, c] * ggamma[c]) * factor[c]

@@ -1,5 +1,6 @@
 """Normalisation ops: batch normalisation (statistics over the batch, per channel) and
 layer normalisation (statistics over chosen axes, per example)."""
+from neuronet import accelerator
 from neuronet.backend import xp
 from neuronet.ops._utils import as_tensor, row_sums
 from neuronet.tensor import Function, Tensor
@@ -16,13 +17,20 @@ class BatchNorm(Function):
 
     Each pass writes into an array made once (a new array per pass cost as much as the
     arithmetic: 16 MB a pass in ResNet-20's first stage at batch 256), and the sums over
-    the batch are matrix-vector products (``row_sums``).
+    the batch are matrix-vector products (``row_sums``). With the accelerator on, training
+    runs in three loops over x forward (the sums for the mean, for the variance, then x_hat
+    and y) and two back, instead of seven and ten passes; their sums (in float64) agree with
+    the products' to rounding.
     Reference: ``neuronet.ops.reference.batch_norm_forward/backward``.
     """
 
     def forward(self, x, gamma, beta, moving_mean, moving_variance, training, momentum,
                 epsilon):
         self.training = training
+        self.fused = training and _fused(x, gamma, beta)
+        if self.fused:
+            return self._fused_forward(x, gamma, beta, moving_mean, moving_variance, momentum,
+                                       epsilon)
         if training:
             count = x.size // x.shape[-1]
             mean = row_sums(x) / count
@@ -50,7 +58,27 @@ class BatchNorm(Function):
             y += beta
         return y
 
+    def _fused_forward(self, x, gamma, beta, moving_mean, moving_variance, momentum,
+                       epsilon):
+        """Training's forward by the accelerator's loops (the same formulas)."""
+        rows = x.reshape(-1, x.shape[-1])
+        mean, variance = (xp.empty(x.shape[-1], x.dtype) for _ in range(2))
+        accelerator.compiled_kernel("batch_norm_statistics")(rows, mean, variance)
+        _update_moving(moving_mean, mean, momentum)
+        _update_moving(moving_variance, variance, momentum)
+        inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
+        x_hat, y = xp.empty_like(x), xp.empty_like(x)
+        unused = xp.empty(0, x.dtype)
+        accelerator.compiled_kernel("batch_norm_normalize")(
+            rows, mean, inv_std, unused if gamma is None else gamma,
+            unused if beta is None else beta, x_hat.reshape(rows.shape), y.reshape(rows.shape),
+            gamma is not None, beta is not None)
+        self.save_for_backward(x_hat, inv_std if gamma is None else gamma * inv_std)
+        return x_hat if gamma is None and beta is None else y
+
     def backward(self, gy):
+        if self.fused and accelerator.takes(gy):
+            return self._fused_backward(gy)
         if self.training:
             x_hat, scale = self.saved
         else:
@@ -69,6 +97,24 @@ class BatchNorm(Function):
         gx -= product
         gx *= scale / gy.dtype.type(count)
         return gx, ggamma, gbeta
+
+
+    def _fused_backward(self, gy):
+        x_hat, scale = self.saved
+        rows = gy.reshape(-1, gy.shape[-1])
+        gx = xp.empty_like(gy)
+        gbeta, ggamma = (xp.empty(gy.shape[-1], gy.dtype) for _ in range(2))
+        factor = scale / gy.dtype.type(len(rows))
+        accelerator.compiled_kernel("batch_norm_gradient")(
+            rows, x_hat.reshape(rows.shape), factor, gx.reshape(rows.shape), gbeta, ggamma)
+        return gx, ggamma, gbeta
+
+
+def _fused(x, gamma, beta):
+    """Whether the accelerator's batch-norm loops run on x, gamma and beta."""
+    return (accelerator.compiled_kernel("batch_norm_statistics") is not None
+            and accelerator.takes(x, gamma, beta)
+            and all(p is None or p.dtype == x.dtype for p in (gamma, beta)))
 
 
 def _update_moving(moving, batch_statistic, momentum):
