@@ -196,20 +196,22 @@ def max_pool_gradient_by_tap(gy, first, gz):
 @_compile
 def max_pool_gradient_by_image(gy, first, gz, ph, pw):
     """gz[n, a*ph + p, b*pw + q] = gy[n, a, b] where first == p*pw + q, else gy * 0;
-    gy, first: (N, Hp, Wp, C), gz: (N, Ho, Wo, C). Rows and columns of gz that no window
-    covers are left as they are."""
+    gy, first: (N, Hp, Wp, C), gz: (N, Ho, Wo, C), written in its own order (row u, column
+    v). Rows and columns of gz that no window covers are left as they are."""
     zero = gy.dtype.type(0)
     images, rows, columns, channels = gy.shape
     for n in range(images):
-        for a in range(rows):
-            for p in range(ph):
-                for b in range(columns):
-                    for q in range(pw):
-                        index = first.dtype.type(p * pw + q)
-                        for c in range(channels):
-                            g = gy[n, a, b, c]
-                            chosen = first[n, a, b, c] == index
-                            gz[n, a * ph + p, b * pw + q, c] = g if chosen else g * zero
+        for u in range(rows * ph):
+            a, p = u // ph, u % ph
+            b, q = 0, 0
+            for v in range(columns * pw):
+                index = first.dtype.type(p * pw + q)
+                g, chosen, out = gy[n, a, b], first[n, a, b], gz[n, u, v]
+                for c in range(channels):
+                    out[c] = g[c] if chosen[c] == index else g[c] * zero
+                q += 1
+                if q == pw:  # the next window
+                    b, q = b + 1, 0
 
 
 # --- a convolution's input gradient (``neuronet.ops.conv``) --------------------------------

@@ -11,24 +11,6 @@ from neuronet import accelerator, ops
 TOLERANCE = {"float32": 3e-6, "float64": 1e-13}
 
 
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """The names of the op kernels called."""
-    calls, compiled_kernel = [], accelerator.compiled_kernel
-
-    def counted(name):
-        kernel = compiled_kernel(name)
-        if kernel is None:
-            return None
-
-        def call(*arguments):
-            calls.append(name)
-            return kernel(*arguments)
-        return call
-    monkeypatch.setattr(accelerator, "compiled_kernel", counted)
-    return calls
-
-
 def _run(arrays, dtype, accelerated, training=True, with_gamma=True, with_beta=True,
          upstream=None):
     """y, the gradients of x, gamma and beta (None where not given), and the moving

@@ -15,25 +15,6 @@ from test_conv_max_pool import CASES, _draw, threads  # noqa: F401 (a fixture)
 TOLERANCE = {"float32": 1e-6, "float64": 1e-13}
 
 
-@pytest.fixture
-def kernel_calls(monkeypatch):
-    """The names of the op kernels called; the accelerator is off again after the test."""
-    calls, compiled_kernel = [], accelerator.compiled_kernel
-
-    def counted(name):
-        kernel = compiled_kernel(name)
-        if kernel is None:
-            return None
-
-        def call(*arguments):
-            calls.append(name)
-            return kernel(*arguments)
-        return call
-    monkeypatch.setattr(accelerator, "compiled_kernel", counted)
-    yield calls
-    nn.set_accelerator(None)
-
-
 def _run(arrays, case, activation, needs_x, upstream, accelerated, dtype, dilation=1):
     """y and the gradients of w and b, and of x when wanted, for the upstream gradient."""
     _, _, strides, padding, max_pool = case
