@@ -23,6 +23,10 @@ over faster than Python threads can (1.2x faster for the MLP). A custom training
 gets the same by running each step inside ``model.execution_plan.running()``. Outside
 neuronet, NumPy's BLAS keeps its own settings.
 
+Inside the hold, big elementwise passes (ReLU, batch normalisation, adding two branches)
+run in one piece of rows per thread too (``elementwise``): outside a convolution's blocks
+they would keep the other cores idle (45% of ResNet-20's inference on 2 cores).
+
 BLAS's thread count is one setting for the whole process, so the hold is counted: two
 threads training two models at once both run with BLAS at one thread, and the setting
 from before comes back when the last of them leaves. Each thread that splits work has
@@ -87,6 +91,26 @@ def block_size(count, largest):
     blocks = -(-count // max(1, largest))
     blocks = min(count, -(-blocks // _num_threads) * _num_threads)
     return max(1, -(-count // max(1, blocks)))
+
+
+# Elementwise passes over fewer bytes than this run in one piece. Measured on 2 cores: a
+# ReLU over 16 MB 1.7x faster in two pieces, over 4 MB 1.3x; threads cost ~50 us.
+ELEMENTWISE_SPLIT_FROM = 2**21
+
+
+def elementwise(work, *arrays):
+    """``work(*pieces)``, the arrays cut along their first axis into one piece of rows per
+    thread and the pieces run at once, when this thread holds BLAS (a model's call or step
+    whose layers split their work) and the first array has ``ELEMENTWISE_SPLIT_FROM``
+    bytes or more; else ``work(*arrays)``. ``work`` writes its results into the pieces of
+    the arrays (``out=``): the same computation on every piece, the same bits."""
+    rows = arrays[0]
+    if (_num_threads == 1 or rows.ndim == 0 or len(rows) < 2
+            or rows.nbytes < ELEMENTWISE_SPLIT_FROM or not blas_held()):
+        work(*arrays)
+        return
+    map_parts(lambda pieces: [work(*(a[piece] for a in arrays)) for piece in pieces],
+              even_slices(len(rows), min(_num_threads, len(rows))))
 
 
 def map_parts(work, items):

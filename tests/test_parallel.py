@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from harness import assert_close
 import neuronet as nn
-from neuronet import layers, ops, parallel
+from neuronet import accelerator, layers, ops, parallel
 from neuronet.ops.recurrent import loop
 
 
@@ -342,3 +342,74 @@ def test_no_grad_in_one_thread_leaves_the_others_recording():
         done.set()
         other.join(10)
     assert recorded and nn.is_grad_enabled()
+
+
+def _counted_map_parts(monkeypatch):
+    """The item counts of every ``map_parts`` call."""
+    counts, map_parts = [], parallel.map_parts
+
+    def counted(work, items):
+        items = list(items)
+        counts.append(len(items))
+        return map_parts(work, items)
+    monkeypatch.setattr(parallel, "map_parts", counted)
+    return counts
+
+
+@pytest.mark.parametrize("held, rows, bytes_from, expected", [
+    (True, 10, 0, [3]), (True, 2, 0, [2]), (False, 10, 0, []), (True, 10, 10**9, []),
+    (True, 1, 0, [])])
+def test_elementwise_cuts_rows_only_for_big_arrays_while_blas_is_held(
+        held, rows, bytes_from, expected, threads, rng, monkeypatch):
+    threads(3)
+    monkeypatch.setattr(parallel, "ELEMENTWISE_SPLIT_FROM", bytes_from)
+    counts = _counted_map_parts(monkeypatch)
+    x = rng.standard_normal((rows, 4, 5))
+    y = np.empty_like(x)
+    with parallel.single_threaded_blas() if held else contextlib.nullcontext():
+        parallel.elementwise(lambda xs, ys: np.multiply(xs, 3.0, out=ys), x, y)
+    np.testing.assert_array_equal(y, x * 3.0)
+    assert counts == expected
+
+
+def _batch_norm(training, accelerated=False):
+    def run(x, gamma, beta):
+        channels = x.shape[-1]
+        with accelerator.using("numba" if accelerated else None):
+            return ops.batch_norm(x, gamma, beta, np.zeros(channels), np.ones(channels),
+                                  training)
+    return run
+
+
+IMAGES, CHANNEL = (7, 4, 3, 5), (5,)
+ELEMENTWISE_OPS = {  # the op, the shapes of its inputs
+    "relu": (ops.relu, [IMAGES]),
+    "add": (ops.add, [IMAGES, IMAGES]),
+    "batch_norm training": (_batch_norm(True), [IMAGES, CHANNEL, CHANNEL]),
+    "batch_norm inference": (_batch_norm(False), [IMAGES, CHANNEL, CHANNEL]),
+    "batch_norm training, accelerated": (_batch_norm(True, True), [IMAGES, CHANNEL, CHANNEL]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE_OPS))
+def test_elementwise_ops_give_the_same_bits_in_rows_over_threads(name, threads, rng,
+                                                                 monkeypatch):
+    """Forward and backward in pieces of rows over 3 threads (inside a hold, every array
+    big enough) against in one piece."""
+    threads(3)
+    op, shapes = ELEMENTWISE_OPS[name]
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    gy = rng.standard_normal(IMAGES)
+    results = []
+    for split in (True, False):
+        monkeypatch.setattr(parallel, "ELEMENTWISE_SPLIT_FROM", 0 if split else 10**9)
+        counts = _counted_map_parts(monkeypatch)
+        tensors = [nn.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+        with parallel.single_threaded_blas():
+            y = op(*tensors)
+            with accelerator.using("numba" if "accelerated" in name else None):
+                y.backward(gy)
+        results.append([y.numpy()] + [t.grad for t in tensors])
+        assert bool(counts) == split
+    for mine, theirs in zip(*results):
+        np.testing.assert_array_equal(mine, theirs)

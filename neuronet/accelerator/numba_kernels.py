@@ -302,9 +302,8 @@ def batch_norm_normalize(x, mean, inv_std, gamma, beta, x_hat, y, with_gamma, wi
 
 
 @_compile
-def batch_norm_gradient(gy, x_hat, factor, gx, gbeta, ggamma):
-    """gbeta = sum of gy's rows, ggamma = sum of gy * x_hat's;
-    gx = ((gy * M - gbeta) - x_hat * ggamma) * factor (factor = scale / M)."""
+def batch_norm_gradient_sums(gy, x_hat, gbeta, ggamma):
+    """gbeta = sum of gy's rows, ggamma = sum of gy * x_hat's (the product in the dtype)."""
     rows, channels = gy.shape
     beta_totals, gamma_totals = np.zeros(channels), np.zeros(channels)
     for r in range(rows):
@@ -313,7 +312,13 @@ def batch_norm_gradient(gy, x_hat, factor, gx, gbeta, ggamma):
             gamma_totals[c] += gy[r, c] * x_hat[r, c]
     for c in range(channels):
         gbeta[c], ggamma[c] = beta_totals[c], gamma_totals[c]
-    count = gy.dtype.type(rows)
+
+
+@_compile
+def batch_norm_input_gradient(gy, x_hat, gbeta, ggamma, count, factor, gx):
+    """gx = ((gy * M - gbeta) - x_hat * ggamma) * factor (M = ``count``, the rows of the
+    whole batch; factor = scale / M)."""
+    rows, channels = gy.shape
     for r in range(rows):
         for c in range(channels):
             gx[r, c] = ((gy[r, c] * count - gbeta[c]) - x_hat[r, c] * ggamma[c]) * factor[c]

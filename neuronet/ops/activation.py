@@ -4,6 +4,7 @@ All of them are numerically stable: sigmoid and softplus never exponentiate a
 positive number, softmax and log-softmax subtract the maximum first, so inputs
 of magnitude 1e4 give exact 0/1 saturation and no overflow warnings.
 """
+from neuronet import parallel
 from neuronet.backend import xp
 from neuronet.ops import workspace
 from neuronet.ops._utils import as_tensor
@@ -74,12 +75,20 @@ class Tanh(Function):
 
 
 class ReLU(Function):
+    """y = max(x, 0); dx = gy where x > 0, else 0 (each pass in rows over the threads in a
+    model that splits its work, ``parallel.elementwise``)."""
+
     def forward(self, x):
         self.save_for_backward(x)
-        return xp.maximum(x, 0)
+        y = xp.empty_like(x)
+        parallel.elementwise(lambda xs, ys: xp.maximum(xs, 0, out=ys), x, y)
+        return y
 
     def backward(self, gy):
-        return relu_gradient(gy, self.saved[0])
+        x = self.saved[0]
+        gx = xp.empty(x.shape, dtype=gy.dtype)
+        parallel.elementwise(lambda gys, xs, gxs: relu_gradient(gys, xs, out=gxs), gy, x, gx)
+        return gx
 
 
 class LeakyReLU(Function):

@@ -1,6 +1,6 @@
 """Normalisation ops: batch normalisation (statistics over the batch, per channel) and
 layer normalisation (statistics over chosen axes, per example)."""
-from neuronet import accelerator
+from neuronet import accelerator, parallel
 from neuronet.backend import xp
 from neuronet.ops._utils import as_tensor, row_sums
 from neuronet.tensor import Function, Tensor
@@ -34,8 +34,10 @@ class BatchNorm(Function):
         if training:
             count = x.size // x.shape[-1]
             mean = row_sums(x) / count
-            centered = x - mean
-            variance = row_sums(xp.square(centered)) / count
+            centered, squares = xp.empty_like(x), xp.empty_like(x)
+            parallel.elementwise(lambda xs, cs, ss: (xp.subtract(xs, mean, out=cs),
+                                                     xp.square(cs, out=ss)), x, centered, squares)
+            variance = row_sums(squares) / count
             _update_moving(moving_mean, mean, momentum)
             _update_moving(moving_variance, variance, momentum)
         else:
@@ -45,18 +47,13 @@ class BatchNorm(Function):
         scale = inv_std if gamma is None else gamma * inv_std
         if not training:
             self.save_for_backward(x, mean, inv_std, scale)
-            y = x * scale
-            y += -mean * scale if beta is None else beta - mean * scale
-            return y
+            return _affine(x, scale, -mean * scale if beta is None else beta - mean * scale)
         x_hat = centered
-        x_hat *= inv_std
+        parallel.elementwise(lambda hs: xp.multiply(hs, inv_std, out=hs), x_hat)
         self.save_for_backward(x_hat, scale)
-        if gamma is None:  # x_hat is kept for backward: y must not be it when beta is added
-            return x_hat if beta is None else x_hat + beta
-        y = x_hat * gamma
-        if beta is not None:
-            y += beta
-        return y
+        if gamma is None and beta is None:
+            return x_hat
+        return _affine(x_hat, gamma, beta)  # a new array: x_hat is kept for backward
 
     def _fused_forward(self, x, gamma, beta, moving_mean, moving_variance, momentum,
                        epsilon):
@@ -69,10 +66,11 @@ class BatchNorm(Function):
         inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
         x_hat, y = xp.empty_like(x), xp.empty_like(x)
         unused = xp.empty(0, x.dtype)
-        accelerator.compiled_kernel("batch_norm_normalize")(
-            rows, mean, inv_std, unused if gamma is None else gamma,
-            unused if beta is None else beta, x_hat.reshape(rows.shape), y.reshape(rows.shape),
-            gamma is not None, beta is not None)
+        normalize = accelerator.compiled_kernel("batch_norm_normalize")
+        parallel.elementwise(lambda xs, hs, ys: normalize(
+            xs, mean, inv_std, unused if gamma is None else gamma,
+            unused if beta is None else beta, hs, ys, gamma is not None, beta is not None),
+            rows, x_hat.reshape(rows.shape), y.reshape(rows.shape))
         self.save_for_backward(x_hat, inv_std if gamma is None else gamma * inv_std)
         return x_hat if gamma is None and beta is None else y
 
@@ -86,28 +84,52 @@ class BatchNorm(Function):
             x_hat = x - mean
             x_hat *= inv_std
         gbeta = row_sums(gy)
-        product = gy * x_hat
+        product = xp.empty_like(gy)
+        parallel.elementwise(lambda gys, hs, ps: xp.multiply(gys, hs, out=ps), gy, x_hat, product)
         ggamma = row_sums(product)
         if not self.training:
             return scale * gy, ggamma, gbeta
-        count = gy.size // gy.shape[-1]
-        gx = gy * gy.dtype.type(count)
-        gx -= gbeta
-        xp.multiply(x_hat, ggamma, out=product)
-        gx -= product
-        gx *= scale / gy.dtype.type(count)
+        count = gy.dtype.type(gy.size // gy.shape[-1])
+        factor = scale / count
+
+        def input_gradient(gys, hs, ps, gxs):
+            xp.multiply(gys, count, out=gxs)
+            gxs -= gbeta
+            xp.multiply(hs, ggamma, out=ps)
+            gxs -= ps
+            gxs *= factor
+        gx = xp.empty_like(gy)
+        parallel.elementwise(input_gradient, gy, x_hat, product, gx)
         return gx, ggamma, gbeta
 
 
     def _fused_backward(self, gy):
         x_hat, scale = self.saved
-        rows = gy.reshape(-1, gy.shape[-1])
-        gx = xp.empty_like(gy)
+        rows, x_hat_rows = gy.reshape(-1, gy.shape[-1]), x_hat.reshape(-1, gy.shape[-1])
         gbeta, ggamma = (xp.empty(gy.shape[-1], gy.dtype) for _ in range(2))
-        factor = scale / gy.dtype.type(len(rows))
-        accelerator.compiled_kernel("batch_norm_gradient")(
-            rows, x_hat.reshape(rows.shape), factor, gx.reshape(rows.shape), gbeta, ggamma)
+        accelerator.compiled_kernel("batch_norm_gradient_sums")(rows, x_hat_rows, gbeta, ggamma)
+        count = gy.dtype.type(len(rows))
+        gx = xp.empty_like(gy)
+        input_gradient = accelerator.compiled_kernel("batch_norm_input_gradient")
+        parallel.elementwise(lambda gys, hs, gxs: input_gradient(
+            gys, hs, gbeta, ggamma, count, scale / count, gxs),
+            rows, x_hat_rows, gx.reshape(rows.shape))
         return gx, ggamma, gbeta
+
+
+def _affine(x, scale, shift):
+    """x * scale + shift (either None: left out) into a new array, in rows over the
+    threads in a model that splits its work (``parallel.elementwise``)."""
+    def affine(xs, ys):
+        if scale is None:
+            xp.copyto(ys, xs)
+        else:
+            xp.multiply(xs, scale, out=ys)
+        if shift is not None:
+            ys += shift
+    y = xp.empty_like(x)
+    parallel.elementwise(affine, x, y)
+    return y
 
 
 def _fused(x, gamma, beta):

@@ -50,7 +50,7 @@ def test_accelerated_training_equals_numpy_to_rounding(dtype, shape, with_gamma,
         assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
         assert_close(mine, theirs, TOLERANCE[dtype], name)
     assert kernel_calls == ["batch_norm_statistics", "batch_norm_normalize",
-                            "batch_norm_gradient"]
+                            "batch_norm_gradient_sums", "batch_norm_input_gradient"]
 
 
 def test_accelerated_sums_are_closer_to_the_exact_ones(rng):
