@@ -17,10 +17,11 @@ class BatchNorm(Function):
 
     Each pass writes into an array made once (a new array per pass cost as much as the
     arithmetic: 16 MB a pass in ResNet-20's first stage at batch 256), and the sums over
-    the batch are matrix-vector products (``row_sums``). With the accelerator on, training
-    runs in three loops over x forward (the sums for the mean, for the variance, then x_hat
-    and y) and two back, instead of seven and ten passes; their sums (in float64) agree with
-    the products' to rounding.
+    the batch are matrix-vector products (``row_sums``). In a model that splits its work
+    the passes run in rows over the threads (``parallel.elementwise``). With the
+    accelerator on, training runs in three loops over x forward (the sums for the mean, for
+    the variance, then x_hat and y) and two back, instead of seven and ten passes; their
+    sums (in float64) agree with the products' to rounding.
     Reference: ``neuronet.ops.reference.batch_norm_forward/backward``.
     """
 
@@ -101,7 +102,6 @@ class BatchNorm(Function):
         gx = xp.empty_like(gy)
         parallel.elementwise(input_gradient, gy, x_hat, product, gx)
         return gx, ggamma, gbeta
-
 
     def _fused_backward(self, gy):
         x_hat, scale = self.saved
