@@ -9,7 +9,10 @@ they declare (``neuronet.parallel`` says why each choice is the faster one):
   declare change, says how they run: a Conv2D followed by a MaxPooling2D that its op can
   apply runs as one op (``conv2d(..., max_pool=...)``, the same numbers) — in a chain
   (Sequential) or in a layer graph (``Plan(layers, nodes=...)``, a functional model,
-  where the Conv2D's output must feed that pool alone) — and a model
+  where the Conv2D's output must feed that pool alone); a linear Conv2D, the
+  BatchNormalization after it and maybe a ReLU after that run in inference as one
+  convolution with the normalisation folded into its kernel and bias
+  (``ConvBatchNorm``, equal to rounding); and a model
   with a layer whose op splits its work over threads (``SPLIT_OPS``) holds BLAS at one
   thread for the whole of each call and training step (``Plan.running``): the one place
   a model enters the hold.
@@ -22,6 +25,7 @@ import contextlib
 
 from neuronet import accelerator, activations, parallel
 from neuronet.backend import xp
+from neuronet.tensor.grad_mode import grad_state
 
 # The ops that split their work over neuronet's threads (``parallel.map_parts``): blocks
 # of images in ops/conv.py and ops/pool.py, parts of the batch in ops/recurrent/loop.py.
@@ -94,6 +98,22 @@ class ConvMaxPool:
         return self.conv.call_max_pooled(x, self.pool.pool_size)
 
 
+class ConvBatchNorm:
+    """A linear Conv2D, the BatchNormalization after it and maybe a ReLU after that. In
+    inference without a tape they run as one op, ``conv.call_normalized`` (the
+    normalisation and the ReLU in the convolution's blocks, the same numbers); in training,
+    or where a gradient is recorded, one after another."""
+
+    def __init__(self, conv, batch_norm, relu=None):
+        self.conv, self.batch_norm, self.relu = conv, batch_norm, relu
+
+    def __call__(self, x, training=False):
+        if training or grad_state.enabled:
+            y = self.batch_norm(self.conv(x, training=training), training=training)
+            return y if self.relu is None else self.relu(y, training=training)
+        return self.conv.call_normalized(x, self.batch_norm, self.relu is not None)
+
+
 class GraphStep:
     """One step of a layer graph: ``run(values of inputs, training)`` gives the values of
     ``outputs`` (symbolic tensors)."""
@@ -106,55 +126,78 @@ class GraphStep:
         return cls(node.run, node.inputs, node.output_tensors)
 
     @classmethod
-    def fused(cls, conv_node, pool_node):
-        op = ConvMaxPool(conv_node.layer, pool_node.layer)
+    def fused(cls, op, first_node, last_node):
+        """``op`` (a ``ConvMaxPool`` or ``ConvBatchNorm``) in place of the nodes from
+        ``first_node`` to ``last_node``."""
         return cls(lambda values, training=False: [op(values[0], training=training)],
-                   conv_node.inputs, pool_node.output_tensors)
+                   first_node.inputs, last_node.output_tensors)
 
 
 def _graph_steps(nodes, outputs):
-    """A step per node, but a Conv2D node and the MaxPooling2D node after it as one step
-    where ``_fuses`` allows, the convolution's output feeding that pool alone (no other
-    node and no model output reads it)."""
+    """A step per node, but a Conv2D node and the MaxPooling2D node after it, or a Conv2D
+    node, the BatchNormalization node after it (and a ReLU node after that), as one step
+    where ``_fuses`` or ``_normalizes`` allows, each output but the last feeding the next
+    node alone (no other node and no model output reads it)."""
     readers = {}  # id(tensor) -> the nodes that read it (once per reading)
     for node in nodes:
         for tensor in node.inputs:
             readers.setdefault(id(tensor), []).append(node)
     model_outputs = {id(tensor) for tensor in outputs}
-    fused_pools, steps = set(), []
+
+    def only_reader(node):
+        """The node that alone reads ``node``'s single output, with no other input."""
+        if len(node.inputs) != 1 or len(node.output_tensors) != 1:
+            return None
+        tensor = node.output_tensors[0]
+        reading = readers.get(id(tensor), [])
+        if id(tensor) in model_outputs or len(reading) != 1 or len(reading[0].inputs) != 1:
+            return None
+        return reading[0]
+    fused, steps = set(), []
     for node in nodes:
-        if id(node) in fused_pools or not node.inputs:  # an Input's value is given
+        if id(node) in fused or not node.inputs:  # an Input's value is given
             continue
-        pool = _only_pool_reading(node, readers, model_outputs)
-        if pool is not None:
-            fused_pools.add(id(pool))
-            steps.append(GraphStep.fused(node, pool))
-        else:
+        group = _fused_group([node], only_reader)
+        if len(group) == 1:
             steps.append(GraphStep.of_node(node))
+            continue
+        fused.update(id(member) for member in group[1:])
+        steps.append(GraphStep.fused(_fused_op([n.layer for n in group]), group[0], group[-1]))
     return steps
-
-
-def _only_pool_reading(node, readers, model_outputs):
-    """The node that alone reads ``node``'s single output, when the two fuse; else None."""
-    if len(node.inputs) != 1 or len(node.output_tensors) != 1:
-        return None
-    tensor = node.output_tensors[0]
-    reading = readers.get(id(tensor), [])
-    if id(tensor) in model_outputs or len(reading) != 1 or len(reading[0].inputs) != 1:
-        return None
-    return reading[0] if _fuses(node.layer, reading[0].layer) else None
 
 
 def _steps(layers):
     steps, index = [], 0
     while index < len(layers):
-        if index + 1 < len(layers) and _fuses(layers[index], layers[index + 1]):
-            steps.append(ConvMaxPool(layers[index], layers[index + 1]))
-            index += 2
-        else:
-            steps.append(layers[index])
-            index += 1
+        group = _fused_group([index], lambda i: i + 1 if i + 1 < len(layers) else None,
+                             lambda i: layers[i])
+        steps.append(layers[index] if len(group) == 1 else _fused_op(
+            [layers[i] for i in group]))
+        index += len(group)
     return steps
+
+
+def _fused_group(group, following, layer_of=lambda node: node.layer):
+    """[first] or the run of items (nodes or indices) from it that run as one op: a
+    Conv2D and its max-pool, or a Conv2D, its batch norm (and a ReLU); ``following(item)``
+    is the item that alone reads ``item``'s output, or None."""
+    second = following(group[0])
+    if second is None:
+        return group
+    conv, other = layer_of(group[0]), layer_of(second)
+    if _fuses(conv, other):
+        return group + [second]
+    if not _normalizes(conv, other):
+        return group
+    third = following(second)
+    return group + [second] + ([third] if third is not None and _is_relu(
+        layer_of(third)) else [])
+
+
+def _fused_op(layers):
+    if _declares(layers[1], "max_pool2d"):
+        return ConvMaxPool(*layers)
+    return ConvBatchNorm(*layers)
 
 
 def _declares(layer, op):
@@ -176,6 +219,24 @@ def _fuses(conv, pool):
             and conv.activity_regularizer is None and pool.activity_regularizer is None)
 
 
+def _normalizes(conv, batch_norm):
+    """Whether ``batch_norm`` normalises the channels of a linear ``conv``'s output, so that
+    in inference the convolution can apply it (and a ReLU after it) in its own blocks:
+    both built, the same dtype, no activity regularizer on either."""
+    return (_declares(conv, "conv2d") and _declares(batch_norm, "batch_norm")
+            and conv.built and batch_norm.built and conv.dtype == batch_norm.dtype
+            and conv.activation is activations.get("linear")
+            and batch_norm.axis % 4 == 3
+            and conv.activity_regularizer is None and batch_norm.activity_regularizer is None)
+
+
+def _is_relu(layer):
+    """Whether ``layer`` is a plain ReLU: ``ReLU()`` or ``Activation('relu')``."""
+    return layer.activity_regularizer is None and (
+        _declares(layer, "relu") or (_declares(layer, "activation")
+                                     and layer.activation is activations.get("relu")))
+
+
 def _splits_work(layer):
     """Whether the layer runs an op that splits its work over threads; a model inside the
     model does when its own plan holds BLAS."""
@@ -193,10 +254,12 @@ def _facts(layers):
         op = getattr(layer, "computes", None)
         fact = (id(layer), layer.built, layer.dtype, op, _declares(layer, op),
                 _splits_work(layer), layer.activity_regularizer is not None)
-        if op == "conv2d":
+        if op in ("conv2d", "activation"):
             fact += (layer.activation,)
         elif op == "max_pool2d":
             fact += (layer.padding, layer.strides, layer.pool_size)
+        elif op == "batch_norm":
+            fact += (layer.axis,)
         facts.append(fact)
     return facts
 

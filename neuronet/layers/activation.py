@@ -15,6 +15,7 @@ class Activation(ElementwiseLayer):
     """y = activation(x) for a named activation ('relu', 'softmax', ...) or a callable."""
 
     supports_masking = True  # the mask passes on (Keras)
+    computes = "activation"  # with 'relu', neuronet.execution may fuse it (see ReLU)
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -32,6 +33,7 @@ class ReLU(ElementwiseLayer):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
 
     supports_masking = True  # the mask passes on (Keras)
+    computes = "relu"  # after a Conv2D and BatchNormalization, run in the convolution's op
 
     def call(self, x, training=False):
         return ops.relu(x)

@@ -82,6 +82,19 @@ class Conv2D(Layer):
             return ops.max_pool2d(y, pool_size)
         return self._convolve(x, max_pool=pool_size)
 
+    def call_normalized(self, x, batch_norm, relu):
+        """``relu(batch_norm(self(x), training=False))`` (``relu``: whether the ReLU is
+        applied) as one op (``ops.conv2d_normalized``), in inference: the same numbers, the
+        normalisation and the ReLU applied in the convolution's blocks. A model's plan
+        (``neuronet.execution``) runs a linear Conv2D followed by a BatchNormalization
+        (and a ReLU) through it in inference."""
+        x = self._prepared_input(x)
+        scale, shift = batch_norm.inference_affine(x.dtype)
+        return ops.conv2d_normalized(x, self.kernel, self.bias, scale, shift,
+                                     strides=self.strides, padding=self.padding,
+                                     dilation=self.dilation_rate,
+                                     activation="relu" if relu else None)
+
     def compute_output_shape(self, input_shape):
         spatial = tuple(window_output_size(n, k, s, self.padding, d) for n, k, s, d in
                         zip(input_shape[1:3], self.kernel_size, self.strides,

@@ -24,6 +24,8 @@ class BatchNormalization(Layer):
         (batch, ..., C) -> same; gamma, beta, moving_mean, moving_variance (C,).
     """
 
+    computes = "batch_norm"  # neuronet.execution may fuse it into the convolution before it
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
@@ -75,6 +77,13 @@ class BatchNormalization(Layer):
         if axis != last:
             y = ops.transpose(y, list(range(axis)) + [last] + list(range(axis, last)))
         return y
+
+    def inference_affine(self, dtype):
+        """(s, t): in inference this layer computes x * s + t (``ops.inference_affine``)."""
+        def data(weight):
+            return None if weight is None else weight.data.astype(dtype, copy=False)
+        return ops.inference_affine(data(self.gamma), data(self.beta), self.moving_mean.data,
+                                    self.moving_variance.data, self.epsilon, dtype)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,

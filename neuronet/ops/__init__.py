@@ -43,9 +43,9 @@ from neuronet.ops.activation import (elu, leaky_relu, log_softmax, relu, sigmoid
                                      softplus, tanh)
 from neuronet.ops.loss import (binary_cross_entropy, categorical_cross_entropy,
                                sigmoid_binary_cross_entropy, softmax_cross_entropy)
-from neuronet.ops.normalization import batch_norm, layer_norm
+from neuronet.ops.normalization import batch_norm, inference_affine, layer_norm
 from neuronet.ops.regularization import dropout
-from neuronet.ops.conv import conv2d
+from neuronet.ops.conv import conv2d, conv2d_normalized
 from neuronet.ops.indexing import embedding
 from neuronet.ops.temporal import avg_pool1d, conv1d, max_pool1d
 from neuronet.ops.pool import avg_pool2d, global_avg_pool2d, max_pool2d

@@ -36,7 +36,8 @@ from neuronet.ops.pool import (placed_max_tap_gradient, pool_maximum,
 from neuronet.ops.windows import (check_window_fits, crop, offset_slices, output_size, pad_image,
                                   padded_shape, pair, resolve_padding, windows)
 from neuronet.ops.workspace import scratch
-from neuronet.tensor import Function
+from neuronet.tensor import Function, Tensor
+from neuronet.tensor.grad_mode import grad_state
 
 # Bytes of the largest per-block array (the unrolled windows or the output). Measured on
 # 2 cores (batch 128, the benchmark's two convolutions, one block per thread at a time):
@@ -349,6 +350,27 @@ def _transposed_product(a, b):
     if bulk < len(a):
         total += a[bulk:].T @ b[bulk:]
     return total
+
+
+def conv2d_normalized(x, w, b, scale, shift, strides=1, padding="valid", dilation=1,
+                      activation=None):
+    """act(conv2d(x, w, b) * scale + shift), act = ReLU or the identity: a convolution and
+    the batch normalisation after it in inference (scale, shift: (C_out,), see
+    ``neuronet.ops.normalization.inference_affine``), with the normalisation folded into
+    the kernel and the bias: conv2d(x, w * scale, b * scale + shift), no pass over the
+    output of its own (as ONNX Runtime and TensorRT fold it). Equal to the ops one after
+    another to rounding (the products round once, after the scale). Inference only: no
+    gradient flows through it."""
+    if grad_state.enabled and any(isinstance(t, Tensor) and t.requires_grad
+                                  for t in (x, w, b)):
+        raise ValueError("conv2d_normalized is for inference: call it under no_grad(), "
+                         "or run conv2d and batch_norm (which differentiate)")
+    x = as_tensor(x)
+    w = same_dtype(w, x.dtype)
+    scale, shift = (xp.asarray(a, dtype=x.dtype) for a in (scale, shift))
+    bias = shift if b is None else same_dtype(b, x.dtype).data * scale + shift
+    return conv2d(x, w.data * scale, bias, strides=strides, padding=padding,
+                  dilation=dilation, activation=activation)
 
 
 def _check_conv_shapes(x, w, b):

@@ -42,13 +42,12 @@ class BatchNorm(Function):
             _update_moving(moving_mean, mean, momentum)
             _update_moving(moving_variance, variance, momentum)
         else:
-            mean = moving_mean.astype(x.dtype, copy=False)
-            variance = moving_variance.astype(x.dtype, copy=False)
+            mean, inv_std, scale, shift = _inference_terms(gamma, beta, moving_mean,
+                                                           moving_variance, epsilon, x.dtype)
+            self.save_for_backward(x, mean, inv_std, scale)
+            return _affine(x, scale, shift)
         inv_std = 1 / xp.sqrt(variance + x.dtype.type(epsilon))
         scale = inv_std if gamma is None else gamma * inv_std
-        if not training:
-            self.save_for_backward(x, mean, inv_std, scale)
-            return _affine(x, scale, -mean * scale if beta is None else beta - mean * scale)
         x_hat = centered
         parallel.elementwise(lambda hs: xp.multiply(hs, inv_std, out=hs), x_hat)
         self.save_for_backward(x_hat, scale)
@@ -115,6 +114,23 @@ class BatchNorm(Function):
             gys, hs, gbeta, ggamma, count, scale / count, gxs),
             rows, x_hat_rows, gx.reshape(rows.shape))
         return gx, ggamma, gbeta
+
+
+def inference_affine(gamma, beta, moving_mean, moving_variance, epsilon, dtype):
+    """(s, t) with batch normalisation in inference = x * s + t: s = gamma / sqrt(var +
+    epsilon), t = beta - mean * s, from the moving statistics (arrays; gamma, beta: None
+    for 1, 0), in ``dtype``, computed as ``BatchNorm`` computes them (the same bits)."""
+    return _inference_terms(gamma, beta, moving_mean, moving_variance, epsilon,
+                            xp.dtype(dtype))[2:]
+
+
+def _inference_terms(gamma, beta, moving_mean, moving_variance, epsilon, dtype):
+    """mean, 1 / sqrt(var + epsilon), s and t of batch normalisation in inference."""
+    mean = moving_mean.astype(dtype, copy=False)
+    variance = moving_variance.astype(dtype, copy=False)
+    inv_std = 1 / xp.sqrt(variance + dtype.type(epsilon))
+    scale = inv_std if gamma is None else gamma * inv_std
+    return mean, inv_std, scale, -mean * scale if beta is None else beta - mean * scale
 
 
 def _affine(x, scale, shift):
