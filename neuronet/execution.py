@@ -101,8 +101,8 @@ class ConvMaxPool:
 class ConvBatchNorm:
     """A linear Conv2D, the BatchNormalization after it and maybe a ReLU after that. In
     inference without a tape they run as one op, ``conv.call_normalized`` (the
-    normalisation and the ReLU in the convolution's blocks, the same numbers); in training,
-    or where a gradient is recorded, one after another."""
+    normalisation folded into the kernel and bias, the ReLU in the convolution's blocks:
+    equal to rounding); in training, or where a gradient is recorded, one after another."""
 
     def __init__(self, conv, batch_norm, relu=None):
         self.conv, self.batch_norm, self.relu = conv, batch_norm, relu
@@ -157,7 +157,7 @@ def _graph_steps(nodes, outputs):
     for node in nodes:
         if id(node) in fused or not node.inputs:  # an Input's value is given
             continue
-        group = _fused_group([node], only_reader)
+        group = _fused_group(node, only_reader)
         if len(group) == 1:
             steps.append(GraphStep.of_node(node))
             continue
@@ -169,7 +169,7 @@ def _graph_steps(nodes, outputs):
 def _steps(layers):
     steps, index = [], 0
     while index < len(layers):
-        group = _fused_group([index], lambda i: i + 1 if i + 1 < len(layers) else None,
+        group = _fused_group(index, lambda i: i + 1 if i + 1 < len(layers) else None,
                              lambda i: layers[i])
         steps.append(layers[index] if len(group) == 1 else _fused_op(
             [layers[i] for i in group]))
@@ -177,21 +177,21 @@ def _steps(layers):
     return steps
 
 
-def _fused_group(group, following, layer_of=lambda node: node.layer):
-    """[first] or the run of items (nodes or indices) from it that run as one op: a
+def _fused_group(first, following, layer_of=lambda node: node.layer):
+    """[first], or the run of items (nodes or indices) from it that run as one op: a
     Conv2D and its max-pool, or a Conv2D, its batch norm (and a ReLU); ``following(item)``
     is the item that alone reads ``item``'s output, or None."""
-    second = following(group[0])
+    second = following(first)
     if second is None:
-        return group
-    conv, other = layer_of(group[0]), layer_of(second)
+        return [first]
+    conv, other = layer_of(first), layer_of(second)
     if _fuses(conv, other):
-        return group + [second]
+        return [first, second]
     if not _normalizes(conv, other):
-        return group
+        return [first]
     third = following(second)
-    return group + [second] + ([third] if third is not None and _is_relu(
-        layer_of(third)) else [])
+    relu = third is not None and _is_relu(layer_of(third))
+    return [first, second, third] if relu else [first, second]
 
 
 def _fused_op(layers):
@@ -221,8 +221,9 @@ def _fuses(conv, pool):
 
 def _normalizes(conv, batch_norm):
     """Whether ``batch_norm`` normalises the channels of a linear ``conv``'s output, so that
-    in inference the convolution can apply it (and a ReLU after it) in its own blocks:
-    both built, the same dtype, no activity regularizer on either."""
+    in inference it folds into the convolution's kernel and bias (and a ReLU after it runs
+    in the convolution's blocks): both built, the same dtype, no activity regularizer on
+    either."""
     return (_declares(conv, "conv2d") and _declares(batch_norm, "batch_norm")
             and conv.built and batch_norm.built and conv.dtype == batch_norm.dtype
             and conv.activation is activations.get("linear")

@@ -84,8 +84,9 @@ class Conv2D(Layer):
 
     def call_normalized(self, x, batch_norm, relu):
         """``relu(batch_norm(self(x), training=False))`` (``relu``: whether the ReLU is
-        applied) as one op (``ops.conv2d_normalized``), in inference: the same numbers, the
-        normalisation and the ReLU applied in the convolution's blocks. A model's plan
+        applied) as one op (``ops.conv2d_normalized``), in inference: the normalisation
+        folded into the kernel and bias (equal to rounding), the ReLU applied in the
+        convolution's blocks. A model's plan
         (``neuronet.execution``) runs a linear Conv2D followed by a BatchNormalization
         (and a ReLU) through it in inference."""
         x = self._prepared_input(x)
