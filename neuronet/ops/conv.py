@@ -128,29 +128,29 @@ class Conv2D(Function):
         monotonic), on ph * pw times fewer values. With a tape the first maximum is found on
         z + b, as PyTorch's is (after rounding, z + b may tie where z does not). By the
         accelerator's loop where one is on (the same numbers), else by NumPy's passes."""
-        if self._pool_accelerated(taps, b, y, first):
-            return
-        if b is not None and first is not None:
-            taps += b
-        pool_maximum(list(taps), y, first)
-        if b is not None and first is None:
-            y += b
-        if self.relu:
-            relu_in_place(y)
+        if not self._pool_accelerated(taps, b, y, first):
+            self._pool_by_numpy(list(taps), b, y, first)
 
     def _pool_image_block(self, z, b, y, first):
         """``_pool_block`` of z image by image (N, Ho, Wo, C), with a tape: the taps are
         the windows' offsets in z (``pool_slices``)."""
         fused = accelerator.compiled_kernel("max_pool_first_by_image")
         if fused is None or not accelerator.takes(z, b, y, first):
-            if b is not None:
-                z += b
-            pool_maximum([z[index] for index in self.pool_slices], y, first)
-            if self.relu:
-                relu_in_place(y)
+            self._pool_by_numpy([z[index] for index in self.pool_slices], b, y, first)
             return
         fused(z, xp.empty(0, y.dtype) if b is None else b, y, first, b is not None, self.relu,
               *self.pool)
+
+    def _pool_by_numpy(self, taps, b, y, first):
+        """``_pool_block``'s passes in NumPy; ``taps``: a list of views of z."""
+        if b is not None and first is not None:
+            for tap in taps:
+                tap += b
+        pool_maximum(taps, y, first)
+        if b is not None and first is None:
+            y += b
+        if self.relu:
+            relu_in_place(y)
 
     def _pool_accelerated(self, taps, b, y, first):
         fused = accelerator.compiled_kernel("max_pool" if first is None else "max_pool_first")
